@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+//
+// rehost: sealed, encrypted snapshots of a certificate authority's data.
+//
+// Layering (each arrow is "may import"):
+//   RehostBase (errors, byte-stream protocols) and C shims (CArchive, CZstd, COpenSSL, CPosix)
+//     -> RehostCrypto   (the only module that touches OpenSSL)
+//     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
+//     -> RehostStorage  (libarchive tar, libzstd streams, atomic files; no crypto)
+//     -> RehostServices (keygen, snapshot, verify, restore, inspect)
+//     -> rehost         (thin command-line front end)
+import PackageDescription
+
+let package = Package(
+  name: "rehost",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "rehost", targets: ["rehost"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CArchive", pkgConfig: "libarchive",
+      providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd",
+      providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+    .systemLibrary(
+      name: "COpenSSL", pkgConfig: "libcrypto",
+      providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+    .systemLibrary(name: "CPosix"),
+
+    .target(name: "RehostBase"),
+    .target(name: "RehostCrypto", dependencies: ["COpenSSL"]),
+    .target(name: "RehostFormat", dependencies: ["RehostBase", "RehostCrypto"]),
+    .target(name: "RehostStorage", dependencies: ["RehostBase", "CArchive", "CZstd", "CPosix"]),
+    .target(
+      name: "RehostServices",
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CArchive", "CPosix"]),
+    .executableTarget(
+      name: "rehost",
+      dependencies: [
+        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
+    .testTarget(name: "RehostFormatTests", dependencies: ["RehostFormat", "RehostCrypto", "RehostBase"]),
+    .testTarget(
+      name: "RehostServicesTests",
+      dependencies: ["RehostServices", "RehostFormat", "RehostStorage", "RehostCrypto", "RehostBase"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["RehostFormat"]),
+  ]
+)

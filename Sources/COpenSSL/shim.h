@@ -1,0 +1,12 @@
+#include <openssl/evp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/kdf.h>
+#include <openssl/core_names.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include <openssl/bio.h>
+
+/* OPENSSL_free and BIO_get_mem_data are macros that do not import. */
+static inline void rehost_openssl_free(void *p) { OPENSSL_free(p); }
+static inline long rehost_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }

@@ -1,0 +1,173 @@
+import Foundation
+import RehostBase
+
+/// What a snapshot contains, entry by entry: the list every restore and deep verify
+/// checks against. Stored inside the encrypted payload as the last tar entry
+/// (``Manifest/archivePath``), as JSON Lines:
+///
+/// - line 1: ``ManifestHeader`` (`{"format":"rehost-manifest/1",...}`),
+/// - one ``ManifestEntry`` per archive entry, in archive order,
+/// - last line: `{"totals":{...}}` (``ManifestTotals``).
+///
+/// Entry lines are written by ``ManifestEntry/jsonLine()`` with a fixed key order, so
+/// the same entry always has the same bytes: restore compares lines, not parsed values.
+public enum Manifest {
+  public static let format = "rehost-manifest/1"
+  /// The manifest's own path inside the archive; no source may be named `.rehost`.
+  public static let archivePath = ".rehost/manifest.jsonl"
+  public static let reservedTopLevelName = ".rehost"
+}
+
+/// The facts about a snapshot as a whole (first line of the manifest).
+public struct ManifestHeader: Codable, Equatable, Sendable {
+  public struct Source: Codable, Equatable, Sendable {
+    /// Top-level name in the archive (the source's base name).
+    public var name: String
+    /// Absolute path on the host the snapshot was taken from.
+    public var path: String
+    public init(name: String, path: String) { self.name = name; self.path = path }
+  }
+
+  public var format: String
+  public var created: String
+  public var host: String
+  public var label: String
+  public var tool: String
+  public var sources: [Source]
+
+  public init(created: String, host: String, label: String, tool: String, sources: [Source]) {
+    self.format = Manifest.format
+    self.created = created
+    self.host = host
+    self.label = label
+    self.tool = tool
+    self.sources = sources
+  }
+
+  public func jsonLine() -> String {
+    let sourceList = sources.map { "{\"name\":\(JSON.string($0.name)),\"path\":\(JSON.string($0.path))}" }
+    return "{\"format\":\(JSON.string(format)),\"created\":\(JSON.string(created)),\"host\":\(JSON.string(host)),"
+      + "\"label\":\(JSON.string(label)),\"tool\":\(JSON.string(tool)),\"sources\":[\(sourceList.joined(separator: ","))]}"
+  }
+}
+
+/// Counts over all entries (last line of the manifest).
+public struct ManifestTotals: Codable, Equatable, Sendable {
+  public var entries: Int = 0
+  public var files: Int = 0
+  /// Sum of regular files' sizes.
+  public var bytes: Int64 = 0
+
+  public init() {}
+
+  public mutating func add(_ entry: ManifestEntry) {
+    entries += 1
+    if entry.type == .file {
+      files += 1
+      bytes += entry.size
+    }
+  }
+
+  public func jsonLine() -> String {
+    "{\"totals\":{\"entries\":\(entries),\"files\":\(files),\"bytes\":\(bytes)}}"
+  }
+}
+
+/// One file, directory, link or special file in the archive.
+public struct ManifestEntry: Codable, Equatable, Sendable {
+  public enum Kind: String, Codable, Sendable {
+    case file, directory, symlink, hardlink, fifo, chardev, blockdev
+  }
+
+  /// Path inside the archive: `<source name>/<relative path>`, `/`-separated.
+  public var path: String
+  public var type: Kind
+  /// Content length for files; 0 otherwise.
+  public var size: Int64
+  /// Permission bits including setuid/setgid/sticky, as 4 octal digits.
+  public var mode: String
+  public var uid: Int
+  public var gid: Int
+  public var user: String
+  public var group: String
+  /// Modification time as `seconds.nanoseconds` since the epoch.
+  public var mtime: String
+  /// SHA-256 of the content, lower-case hex (files only).
+  public var sha256: String?
+  /// Symlink target, as stored.
+  public var target: String?
+  /// Hard link: the archive path of the entry holding the content.
+  public var link: String?
+
+  public init(path: String, type: Kind, size: Int64, mode: UInt32, uid: Int, gid: Int, user: String, group: String,
+              mtimeSeconds: Int64, mtimeNanoseconds: Int, sha256: String? = nil, target: String? = nil, link: String? = nil) {
+    self.path = path
+    self.type = type
+    self.size = size
+    self.mode = String(format: "%04o", mode & 0o7777)
+    self.uid = uid
+    self.gid = gid
+    self.user = user
+    self.group = group
+    self.mtime = String(format: "%lld.%09d", mtimeSeconds, mtimeNanoseconds)
+    self.sha256 = sha256
+    self.target = target
+    self.link = link
+  }
+
+  /// The canonical one-line JSON form (fixed key order, optional keys omitted).
+  public func jsonLine() -> String {
+    var s = "{\"path\":\(JSON.string(path)),\"type\":\"\(type.rawValue)\",\"size\":\(size),\"mode\":\"\(mode)\","
+      + "\"uid\":\(uid),\"gid\":\(gid),\"user\":\(JSON.string(user)),\"group\":\(JSON.string(group)),\"mtime\":\"\(mtime)\""
+    if let sha256 { s += ",\"sha256\":\"\(sha256)\"" }
+    if let target { s += ",\"target\":\(JSON.string(target))" }
+    if let link { s += ",\"link\":\(JSON.string(link))" }
+    return s + "}"
+  }
+
+  /// Parses a line written by ``jsonLine()``.
+  public static func parse(_ line: String) throws -> ManifestEntry {
+    try JSONDecoder().decode(ManifestEntry.self, from: Data(line.utf8))
+  }
+
+  /// Names the fields that differ from `other`, for error messages.
+  public func differences(from other: ManifestEntry) -> [String] {
+    var out: [String] = []
+    func cmp<T: Equatable>(_ name: String, _ a: T?, _ b: T?) {
+      if a != b { out.append("\(name) \(b.map { "\($0)" } ?? "none") instead of \(a.map { "\($0)" } ?? "none")") }
+    }
+    cmp("path", path as String?, other.path)
+    cmp("type", type.rawValue as String?, other.type.rawValue)
+    cmp("size", size as Int64?, other.size)
+    cmp("mode", mode as String?, other.mode)
+    cmp("uid", uid as Int?, other.uid)
+    cmp("gid", gid as Int?, other.gid)
+    cmp("user", user as String?, other.user)
+    cmp("group", group as String?, other.group)
+    cmp("mtime", mtime as String?, other.mtime)
+    cmp("sha256", sha256, other.sha256)
+    cmp("symlink target", target, other.target)
+    cmp("hard link", link, other.link)
+    return out
+  }
+}
+
+/// Minimal JSON string encoding (RFC 8259 §7), deterministic.
+enum JSON {
+  static func string(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+      switch scalar {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+        out += String(format: "\\u%04x", scalar.value)
+      default: out.unicodeScalars.append(scalar)
+      }
+    }
+    return out + "\""
+  }
+}

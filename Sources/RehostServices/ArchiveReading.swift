@@ -1,0 +1,222 @@
+import Foundation
+import RehostBase
+import RehostCrypto
+import RehostFormat
+import RehostStorage
+
+/// Reads an archive file front to back exactly once: hashes every byte, parses the
+/// header, and (given a key) decrypts and decompresses the payload into a tar reader.
+final class ArchiveFileReader {
+  let path: String
+  private let hashing: HashingSource
+  let header: ArchiveHeader
+  let headerLength: Int
+  private var plaintext: ZstdDecompressor?
+
+  init(path: String) throws {
+    self.path = path
+    hashing = HashingSource(source: try FileSource(path: path))
+    (header, headerLength) = try ArchiveHeader.read(from: hashing)
+  }
+
+  /// Opens the payload with the first identity that fits.
+  func openPayload(with identities: [Identity]) throws -> TarReader {
+    let key = try Envelope.open(header, with: identities)
+    let decryptor = try ChunkDecryptor(key: key, chunkSize: header.chunkSize, source: hashing,
+                                       payloadOffset: Int64(headerLength))
+    let plaintext = try ZstdDecompressor(source: decryptor)
+    self.plaintext = plaintext
+    return try TarReader(source: plaintext)
+  }
+
+  /// Reads whatever is left (so the final chunk is authenticated and nothing follows it)
+  /// and returns the file's SHA-256 and size.
+  func finish() throws -> (sha256: String, size: Int64) {
+    if let plaintext {
+      // What follows the tar end-of-archive marker may only be zero padding.
+      var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+      while true {
+        let n = try scratch.withUnsafeMutableBytes { try plaintext.read(into: $0) }
+        if n == 0 { break }
+        if scratch[0..<n].contains(where: { $0 != 0 }) {
+          throw RehostError(.corrupt, "data follows the end of the archive's tar stream",
+                            hint: "the archive was not written by rehost as sealed; do not trust it")
+        }
+      }
+    }
+    let digest = try hashing.drainAndDigest()
+    return (digest, hashing.byteCount)
+  }
+}
+
+/// Receives the archive's content entries as they stream past (restore writes them to
+/// disk; deep verify only lets the checker hash them).
+protocol EntryHandler: AnyObject {
+  func begin(_ entry: ArchiveEntry, path: String) throws
+  func data(_ bytes: UnsafeRawBufferPointer) throws
+  func end(_ entry: ArchiveEntry) throws
+}
+
+/// What the payload held, once checked against its manifest.
+public struct PayloadSummary: Sendable {
+  public let manifestHeader: ManifestHeader
+  public let totals: ManifestTotals
+  public let manifestSHA256: String
+}
+
+/// Walks a decrypted payload: enforces the path rules, hashes every file, collects
+/// the entries' manifest lines and, at the end, compares them with the manifest the
+/// archive carries. Memory stays flat: both lists go to scratch files.
+final class PayloadWalker {
+  private let tar: TarReader
+  private let progress: ProgressObserver?
+  private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+
+  init(tar: TarReader, progress: ProgressObserver?) {
+    self.tar = tar
+    self.progress = progress
+  }
+
+  deinit { buffer.deallocate() }
+
+  func run(_ handler: EntryHandler) throws -> PayloadSummary {
+    let seen = try SpoolFile()
+    let stored = try SpoolFile()
+    let storedHash = SHA256()
+    var sawManifest = false
+    var entries = 0
+    var bytes: Int64 = 0
+    while let entry = try tar.next() {
+      guard let rawPath = entry.pathname, !entry.hasUndecodableLink else {
+        throw RehostError(.corrupt, "the archive holds an entry whose name is not valid UTF-8")
+      }
+      // Directories may come back with a trailing slash; the manifest has none.
+      let path = entry.fileType == .directory && rawPath.count > 1 && rawPath.hasSuffix("/") ? String(rawPath.dropLast()) : rawPath
+      if sawManifest {
+        throw RehostError(.corrupt, "the archive has an entry (\(path)) after its manifest",
+                          hint: "the archive was not written by rehost as sealed; do not trust it")
+      }
+      if path == Manifest.archivePath {
+        sawManifest = true
+        try copyData { chunk in
+          storedHash.update(chunk)
+          try stored.write(chunk)
+        }
+        continue
+      }
+      try PathRules.check(entry, path: path)
+      var record = TreeCapture.manifestEntry(for: entry, sha256: nil)
+      record.path = path
+      try handler.begin(entry, path: path)
+      if record.type == .file {
+        let hasher = SHA256()
+        let size = try copyData { chunk in
+          hasher.update(chunk)
+          try handler.data(chunk)
+          bytes += Int64(chunk.count)
+          progress?.progress(entries: entries, bytes: bytes)
+        }
+        if size != record.size {
+          throw RehostError(.corrupt, "\(path): \(size) bytes of content where its header says \(record.size)")
+        }
+        record.sha256 = Hex.encode(hasher.finalize())
+      }
+      try handler.end(entry)
+      try seen.write(Array((record.jsonLine() + "\n").utf8))
+      entries += 1
+      progress?.progress(entries: entries, bytes: bytes)
+    }
+    guard sawManifest else {
+      throw RehostError(.corrupt, "the archive has no manifest (\(Manifest.archivePath))",
+                        hint: "the archive was not written by rehost as sealed; do not trust it")
+    }
+    let (header, totals) = try compare(seen: seen.reader(), stored: stored.reader())
+    return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()))
+  }
+
+  /// Streams the current entry's data through `body`; returns the byte count.
+  @discardableResult
+  private func copyData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+    var total: Int64 = 0
+    while true {
+      let n = try tar.readData(into: buffer)
+      if n == 0 { return total }
+      try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+      total += Int64(n)
+    }
+  }
+
+  /// Compares the entries seen, line by line, with the stored manifest.
+  private func compare(seen: ByteSource, stored: ByteSource) throws -> (ManifestHeader, ManifestTotals) {
+    let actual = LineReader(source: seen), expected = LineReader(source: stored)
+    func bad(_ why: String) -> RehostError {
+      RehostError(.corrupt, "the archive's manifest is malformed: \(why)",
+                  hint: "the archive was not written by rehost as sealed; do not trust it")
+    }
+    guard let headerLine = try expected.next(),
+          let header = try? JSONDecoder().decode(ManifestHeader.self, from: Data(headerLine.utf8)),
+          header.format == Manifest.format else { throw bad("no valid first line") }
+    var totals = ManifestTotals()
+    var index = 0
+    while true {
+      let seenLine = try actual.next()
+      guard let storedLine = try expected.next() else { throw bad("no totals line") }
+      if storedLine.hasPrefix("{\"totals\":") {
+        if let seenLine {
+          throw RehostError(.corrupt, "the archive holds \(try describe(seenLine)), which its manifest does not list",
+                            hint: "the archive was not written by rehost as sealed; do not trust it")
+        }
+        guard storedLine == totals.jsonLine(), try expected.next() == nil else {
+          throw bad("its totals do not add up to its entries")
+        }
+        return (header, totals)
+      }
+      guard let seenLine else {
+        throw RehostError(.corrupt, "the manifest lists \(try describe(storedLine)), which the archive does not hold",
+                          hint: "the archive is incomplete; do not trust it")
+      }
+      index += 1
+      if seenLine != storedLine {
+        let want = try ManifestEntry.parse(storedLine), got = try ManifestEntry.parse(seenLine)
+        throw RehostError(.corrupt, "entry \(index), \(want.path), differs from the manifest: \(want.differences(from: got).joined(separator: ", "))",
+                          hint: "do not trust this archive; use another copy")
+      }
+      totals.add(try ManifestEntry.parse(storedLine))
+    }
+  }
+
+  private func describe(_ line: String) throws -> String {
+    (try? ManifestEntry.parse(line)).map { "\($0.type.rawValue) \($0.path)" } ?? "an unreadable entry"
+  }
+}
+
+/// What an archive entry may name: nothing that lands outside the restore directory.
+enum PathRules {
+  static func check(_ entry: ArchiveEntry, path: String) throws {
+    try checkRelative(path, what: "entry \(path)")
+    if let link = entry.hardlink {
+      try checkRelative(link, what: "hard link \(path) -> \(link)")
+    }
+    if entry.fileType == .symlink, let target = entry.symlink {
+      // Resolve the target lexically from the link's directory; it must stay inside.
+      var depth = path.split(separator: "/").count - 1
+      guard !target.hasPrefix("/") else { throw refuse("symlink \(path) -> \(target) points to an absolute path") }
+      for component in target.split(separator: "/", omittingEmptySubsequences: true) {
+        if component == ".." { depth -= 1 } else if component != "." { depth += 1 }
+        if depth < 0 { throw refuse("symlink \(path) -> \(target) points outside the restore directory") }
+      }
+    }
+  }
+
+  private static func checkRelative(_ path: String, what: String) throws {
+    guard !path.hasPrefix("/") else { throw refuse("\(what) is an absolute path") }
+    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+    guard !parts.contains(where: { $0 == ".." }) else { throw refuse("\(what) climbs out with '..'") }
+    guard !parts.contains(where: { $0.isEmpty || $0 == "." }) else { throw refuse("\(what) is not a clean relative path") }
+  }
+
+  private static func refuse(_ why: String) -> RehostError {
+    RehostError(.refused, "unsafe archive: \(why)",
+                hint: "nothing was restored; an archive written by rehost never holds such an entry, so treat its source as hostile")
+  }
+}

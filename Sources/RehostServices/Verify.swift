@@ -1,0 +1,93 @@
+import Foundation
+import RehostBase
+import RehostCrypto
+import RehostFormat
+import RehostStorage
+
+/// What `verify` checks and with what.
+public struct VerifyOptions {
+  public var archive: String
+  public var sealPath: String?
+  /// Public identities whose signatures count.
+  public var trusted: [PublicIdentity]
+  /// Keys and passphrase for a deep verify; none for the auditor's key-free check.
+  public var identities: [Identity] = []
+
+  public init(archive: String, sealPath: String? = nil, trusted: [PublicIdentity]) {
+    self.archive = archive
+    self.sealPath = sealPath
+    self.trusted = trusted
+  }
+}
+
+/// What `verify` found (it throws instead when something is wrong).
+public struct VerifyReport: Sendable {
+  public let facts: SealFacts
+  public let signatures: [SignatureCheck]
+  /// Chunks in the payload (checked by length without a key, by authentication with one).
+  public let chunks: Int64
+  /// Present after a deep verify.
+  public let payload: PayloadSummary?
+}
+
+/// The auditor's check (seal signatures, archive hash and structure; no key) and the
+/// sysadmin's deep check (every chunk authenticated, every entry against the manifest).
+public enum Verify {
+  public static func run(_ options: VerifyOptions, progress: ProgressObserver? = nil) throws -> VerifyReport {
+    let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
+    let signatures = try SealCheck.check(seal, trusted: options.trusted)
+    let facts = try SealFacts(fields: seal.statement)
+
+    let reader: ArchiveFileReader
+    do {
+      reader = try ArchiveFileReader(path: options.archive)
+    } catch let error as RehostError where error.kind == .corrupt {
+      // A damaged header: the hash comparison gives the clearest account of it.
+      let (sha256, size) = try hashFile(options.archive)
+      try SealCheck.compare(facts, sha256: sha256, size: size)
+      throw error
+    }
+    try checkRecipients(reader.header, facts)
+
+    if options.identities.isEmpty {
+      let (sha256, size) = try reader.finish()
+      try SealCheck.compare(facts, sha256: sha256, size: size)
+      let chunks = try ChunkedStream.chunkCount(
+        payloadLength: size - Int64(reader.headerLength), chunkSize: reader.header.chunkSize).get()
+      return VerifyReport(facts: facts, signatures: signatures, chunks: chunks, payload: nil)
+    }
+
+    let tar = try reader.openPayload(with: options.identities)
+    let payload = try PayloadWalker(tar: tar, progress: progress).run(DiscardingHandler())
+    let (sha256, size) = try reader.finish()
+    try SealCheck.compare(facts, sha256: sha256, size: size)
+    try SealCheck.compare(facts, payload: payload)
+    let chunks = try ChunkedStream.chunkCount(
+      payloadLength: size - Int64(reader.headerLength), chunkSize: reader.header.chunkSize).get()
+    return VerifyReport(facts: facts, signatures: signatures, chunks: chunks, payload: payload)
+  }
+
+  /// The seal names who can open the archive; the header must agree.
+  static func checkRecipients(_ header: ArchiveHeader, _ facts: SealFacts) throws {
+    let inHeader = header.stanzas.map { s in
+      s.type == X25519Recipient.stanzaType ? "x25519 \(s.arguments.first ?? "")" : "\(s.type) passphrase"
+    }
+    guard inHeader == facts.recipients else {
+      throw RehostError(.corrupt, "the archive's recipients (\(inHeader.joined(separator: "; "))) differ from the seal's (\(facts.recipients.joined(separator: "; ")))",
+                        hint: "the archive is not the one sealed; use another copy")
+    }
+  }
+
+  static func hashFile(_ path: String) throws -> (String, Int64) {
+    let source = HashingSource(source: try FileSource(path: path))
+    let digest = try source.drainAndDigest()
+    return (digest, source.byteCount)
+  }
+}
+
+/// Deep verify reads every byte but writes nothing.
+final class DiscardingHandler: EntryHandler {
+  func begin(_ entry: ArchiveEntry, path: String) throws {}
+  func data(_ bytes: UnsafeRawBufferPointer) throws {}
+  func end(_ entry: ArchiveEntry) throws {}
+}

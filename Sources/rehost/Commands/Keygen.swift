@@ -1,0 +1,66 @@
+import ArgumentParser
+import RehostBase
+import RehostServices
+
+extension Rehost {
+  struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Create an identity (NAME.key, NAME.pub), or show a public key's fingerprints.",
+      discussion: """
+        An identity holds an Ed25519 key that signs seals and an X25519 key that archives \
+        are encrypted to. NAME.key is written with mode 0600, as PKCS#8 PEM that \
+        `openssl pkey` reads; it is encrypted when a passphrase is given.
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("Write NAME.key and NAME.pub.", valueName: "NAME"))
+    var out: String?
+
+    @Option(name: .long, help: ArgumentHelp("Print the fingerprints of this public key file.", valueName: "NAME.pub"))
+    var show: String?
+
+    @Option(name: .long, help: ArgumentHelp("Encrypt NAME.key with the passphrase in this file.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Flag(name: .long, help: "Ask for the passphrase that encrypts NAME.key on the terminal.")
+    var askPassphrase = false
+
+    func validate() throws {
+      guard (out == nil) != (show == nil) else { throw ValidationError("give exactly one of --out NAME or --show NAME.pub") }
+      if passphraseFile != nil && askPassphrase { throw ValidationError("give --passphrase-file or --ask-passphrase, not both") }
+    }
+
+    func run() throws {
+      if let show {
+        printFingerprints(try KeyFiles.readPublic(show))
+        return
+      }
+      var passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
+      if askPassphrase {
+        let first = try Secrets.ask("Passphrase for the new key: ")
+        guard try Secrets.ask("Same passphrase again: ") == first else {
+          throw RehostError(.usage, "the two passphrases differ; nothing was written")
+        }
+        passphrase = first
+      }
+      let identity = try KeyFiles.generate(name: out!, passphrase: passphrase)
+      print("wrote \(out!).key (private, mode 0600\(passphrase == nil ? ", not passphrase-protected" : ", passphrase-protected")) and \(identity.path)")
+      printFingerprints(identity)
+    }
+
+    private func printFingerprints(_ identity: PublicIdentity) {
+      if let key = identity.signing { print("signing key (Ed25519):    \(key.fingerprint())") }
+      if let key = identity.encryption { print("encryption key (X25519):  \(key.fingerprint())") }
+      for key in [identity.signing, identity.encryption].compactMap({ $0 }) {
+        print("  read aloud (\(key.algorithm.rawValue)): \(groups(key.fingerprint()))")
+      }
+    }
+
+    /// Groups of four hex digits, easier to compare by voice.
+    private func groups(_ hex: String) -> String {
+      stride(from: 0, to: hex.count, by: 4).map { i in
+        let start = hex.index(hex.startIndex, offsetBy: i)
+        return String(hex[start..<hex.index(start, offsetBy: 4)])
+      }.joined(separator: " ")
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import RehostBase
+import RehostServices
+
+extension Rehost {
+  struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Restore an archive into a directory, checked entry by entry, moved into place only when whole.",
+      discussion: """
+        Each source lands in DIR/<its name>. Extraction goes to a staging directory beside \
+        DIR; nothing appears in DIR unless the seal, every chunk, every entry and the \
+        archive's hash all check out. Owners are restored when run as root.
+        """)
+
+    @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
+    var archive: String
+
+    @Option(name: .long, help: ArgumentHelp("The directory to restore into (created; must be empty unless --force).", valueName: "DIR"))
+    var to: String
+
+    @Option(name: .long, help: ArgumentHelp("Decrypt with this private key (repeatable).", valueName: "NAME.key"))
+    var identity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
+    var keyPassphraseFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Trust seals signed by this identity (repeatable).", valueName: "NAME.pub"))
+    var trust: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
+    var seal: String?
+
+    @Flag(name: .long, help: "Replace a non-empty DIR (swapped atomically once the new tree checked out).")
+    var force = false
+
+    func validate() throws {
+      if trust.isEmpty { throw ValidationError("name at least one --trust NAME.pub: restore checks the seal first") }
+      if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
+    }
+
+    func run() throws {
+      let identities = try Secrets.decryptionIdentities(
+        keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+      var options = RestoreOptions(archive: archive, target: to, trusted: try trust.map(KeyFiles.readPublic), identities: identities)
+      options.sealPath = seal
+      options.force = force
+      let progress = TerminalProgress(verb: "restore")
+      let report = try RehostServices.Restore.run(options, progress: progress)
+      progress?.done()
+      Report.signatures(report.signatures)
+      for note in report.notes { print("note: \(note)") }
+      let t = report.payload.totals
+      print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(report.target)")
+      print("checked: seal, every chunk, every entry against the manifest, archive SHA-256 \(report.facts.archiveSHA256)")
+    }
+  }
+}

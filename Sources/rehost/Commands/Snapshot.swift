@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import RehostBase
+import RehostServices
+
+extension Rehost {
+  struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Capture directory trees into an encrypted archive and sign its seal.",
+      discussion: "Writes FILE.rehost and FILE.rehost.seal. Both appear only when complete.")
+
+    @Argument(help: ArgumentHelp("Directories (or files) to capture.", valueName: "PATH"))
+    var paths: [String]
+
+    @Option(name: .long, help: ArgumentHelp("The archive to write.", valueName: "FILE.rehost"))
+    var out: String
+
+    @Option(name: .long, help: ArgumentHelp("Encrypt to this identity (repeatable).", valueName: "NAME.pub"))
+    var recipient: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Also encrypt to the passphrase in this file.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Sign the seal with this identity.", valueName: "NAME.key"))
+    var sign: String
+
+    @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --sign key.", valueName: "FILE"))
+    var keyPassphraseFile: String?
+
+    @Option(name: .long, help: "A label recorded in the manifest and the seal.")
+    var label = ""
+
+    @Option(name: .long, help: ArgumentHelp("Leave out paths matching this glob (repeatable).", valueName: "GLOB"))
+    var exclude: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Plaintext bytes per encrypted chunk (4096 to 16777216, a power of two).", visibility: .hidden))
+    var chunkSize = 65536
+
+    @Option(name: .long, help: ArgumentHelp("scrypt work factor log2(N) for --passphrase-file.", visibility: .hidden))
+    var scryptLogN = 18
+
+    @Flag(name: .long, help: "Print nothing on success (for cron).")
+    var quiet = false
+
+    func validate() throws {
+      guard [4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24].contains(chunkSize) else {
+        throw ValidationError("--chunk-size must be a power of two from 4096 to 16777216")
+      }
+      guard (10...20).contains(scryptLogN) else { throw ValidationError("--scrypt-log-n must be 10...20") }
+      guard label.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }), label.trimmingCharacters(in: .whitespaces) == label else {
+        throw ValidationError("--label must be one line of printable text without leading or trailing spaces")
+      }
+    }
+
+    func run() throws {
+      let signer = try Secrets.privateIdentities([sign], passphraseFile: keyPassphraseFile)[0]
+      var options = SnapshotOptions(sources: paths, output: out, signer: signer)
+      options.recipients = try recipient.map(KeyFiles.readPublic)
+      options.passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
+      options.label = label
+      options.excludes = exclude
+      options.chunkSize = chunkSize
+      options.scryptLogN = scryptLogN
+      let progress = TerminalProgress(verb: "snapshot")
+      let result = try RehostServices.Snapshot.run(options, progress: progress)
+      progress?.done()
+      for warning in result.warnings { Console.error("rehost: warning: \(warning)") }
+      guard !quiet else { return }
+      let f = result.facts
+      print("sealed \(result.archivePath): \(f.entries) entries, \(Console.bytes(f.contentBytes)) of content, archive \(Console.bytes(f.archiveSize))")
+      print("archive SHA-256 \(f.archiveSHA256)")
+      print("seal    \(result.sealPath) (signed by \(f.sealer))")
+    }
+  }
+}

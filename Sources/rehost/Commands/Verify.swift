@@ -1,0 +1,71 @@
+import ArgumentParser
+import RehostBase
+import RehostServices
+
+extension Rehost {
+  struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check an archive's seal and integrity; with a key, check every entry too.",
+      discussion: """
+        Without a key (the auditor's check): the seal's signatures against --trust keys, and \
+        the archive's SHA-256, size and structure against the seal. With --identity or \
+        --passphrase-file (deep verify): also decrypts every chunk and checks every entry \
+        against the manifest. Nothing is written.
+        """)
+
+    @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
+    var archive: String
+
+    @Option(name: .long, help: ArgumentHelp("Trust seals signed by this identity (repeatable).", valueName: "NAME.pub"))
+    var trust: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
+    var seal: String?
+
+    @Option(name: .long, help: ArgumentHelp("Deep verify with this private key (repeatable).", valueName: "NAME.key"))
+    var identity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
+    var keyPassphraseFile: String?
+
+    @Option(name: .long, help: ArgumentHelp("Deep verify with the archive passphrase in this file.", valueName: "FILE"))
+    var passphraseFile: String?
+
+    func validate() throws {
+      if trust.isEmpty { throw ValidationError("name at least one --trust NAME.pub: a seal is only as good as the key you trust") }
+    }
+
+    func run() throws {
+      var options = VerifyOptions(archive: archive, sealPath: seal, trusted: try trust.map(KeyFiles.readPublic))
+      options.identities = try Secrets.decryptionIdentities(
+        keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+      let progress = options.identities.isEmpty ? nil : TerminalProgress(verb: "verify")
+      let report = try RehostServices.Verify.run(options, progress: progress)
+      progress?.done()
+      Report.signatures(report.signatures)
+      let f = report.facts
+      print("archive \(archive): \(f.archiveSize) bytes, SHA-256 \(f.archiveSHA256), matches the seal")
+      print("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
+      if let payload = report.payload {
+        print("  deep: every chunk authenticated; \(payload.totals.entries) entries (\(payload.totals.files) files, \(Console.bytes(payload.totals.bytes))) match the manifest")
+        print("OK: seal, archive and content verified")
+      } else {
+        print("OK: seal and archive verified (content not decrypted; pass --identity for a deep verify)")
+      }
+    }
+  }
+}
+
+/// Printing shared by verify and restore.
+enum Report {
+  static func signatures(_ checks: [SignatureCheck]) {
+    for check in checks {
+      let status: String
+      switch check.status {
+      case .valid(let path): status = "valid, trusted (\(path))"
+      case .untrusted: status = "not checked: key not trusted"
+      }
+      print("signature \(check.index): \(check.role), key \(check.keyFingerprint), \(check.time): \(status)")
+    }
+  }
+}

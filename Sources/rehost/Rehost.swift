@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import RehostBase
+import RehostCrypto
+
+/// The `rehost` command. All logic lives in RehostServices; commands parse options,
+/// call one service and print its report.
+@main
+struct Rehost: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rehost",
+    abstract: "Sealed, encrypted snapshots of a certificate authority's data.",
+    discussion: """
+      Exit codes: 0 success, 1 failure (I/O, disk full), 2 usage, 3 archive corrupt or \
+      tampered, 4 seal missing, invalid or untrusted, 5 wrong key or passphrase, \
+      6 refused (unsafe archive entry, non-empty target, existing output).
+      """,
+    version: "0.1.0",
+    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self])
+
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let error as RehostError {
+      Console.error("rehost: \(error)")
+      Foundation.exit(ExitCodes.code(for: error.kind))
+    } catch let error as CryptoError {
+      // libcrypto refused an operation that cannot fail on good input: a bug or a broken install.
+      Console.error("rehost: internal error: \(error)\n  hint: check the OpenSSL installation (libssl3); report this with `rehost --version`")
+      Foundation.exit(ExitCodes.failure)
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success {
+        exit(withError: error)  // --help, --version
+      }
+      Console.error(fullMessage(for: error))
+      Foundation.exit(code == .validationFailure ? ExitCodes.usage : code.rawValue)
+    }
+  }
+}

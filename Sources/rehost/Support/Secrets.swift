@@ -1,0 +1,71 @@
+import Foundation
+import RehostBase
+import RehostFormat
+import RehostServices
+
+/// Passphrases from files or the terminal, and the identities they unlock.
+enum Secrets {
+  /// Reads a passphrase file: its first line, without the newline.
+  static func passphrase(file path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw RehostError(.usage, "cannot read passphrase file \(path)", hint: "check the path and permissions")
+    }
+    var bytes = [UInt8](data)
+    if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
+    if bytes.last == 0x0d { bytes.removeLast() }
+    guard !bytes.isEmpty else { throw RehostError(.usage, "passphrase file \(path) is empty") }
+    return bytes
+  }
+
+  /// Asks on the controlling terminal with echo off; fails when there is none (cron).
+  static func ask(_ prompt: String) throws -> [UInt8] {
+    let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
+    guard tty >= 0 else {
+      throw RehostError(.key, "a passphrase is needed and there is no terminal to ask on",
+                        hint: "pass it with a passphrase file option instead")
+    }
+    defer { close(tty) }
+    var saved = termios()
+    tcgetattr(tty, &saved)
+    var quiet = saved
+    quiet.c_lflag &= ~tcflag_t(ECHO)
+    tcsetattr(tty, TCSAFLUSH, &quiet)
+    defer {
+      tcsetattr(tty, TCSAFLUSH, &saved)
+      _ = "\n".withCString { Glibc.write(tty, $0, 1) }
+    }
+    _ = prompt.withCString { Glibc.write(tty, $0, strlen($0)) }
+    var bytes: [UInt8] = []
+    var c: UInt8 = 0
+    while read(tty, &c, 1) == 1 && c != 0x0a { bytes.append(c) }
+    guard !bytes.isEmpty else { throw RehostError(.key, "no passphrase given") }
+    return bytes
+  }
+
+  /// Loads private identities, asking for each encrypted key's passphrase in turn
+  /// unless a passphrase file is given.
+  static func privateIdentities(_ paths: [String], passphraseFile: String?) throws -> [PrivateIdentity] {
+    let filePassphrase = try passphraseFile.map { try passphrase(file: $0) }
+    return try paths.map { path in
+      var pass = filePassphrase
+      if pass == nil, try KeyFiles.isEncrypted(path) {
+        pass = try ask("Passphrase for \(path): ")
+      }
+      return try KeyFiles.readPrivate(path, passphrase: pass)
+    }
+  }
+
+  /// Decryption identities from `--identity` keys and an archive `--passphrase-file`.
+  static func decryptionIdentities(keys: [String], keyPassphraseFile: String?, archivePassphraseFile: String?) throws -> [Identity] {
+    var identities: [Identity] = try privateIdentities(keys, passphraseFile: keyPassphraseFile).map { identity in
+      guard let key = identity.encryption else {
+        throw RehostError(.key, "\(identity.path) has no X25519 decryption key", hint: "pass a NAME.key written by `rehost keygen`")
+      }
+      return X25519Identity(privateKey: key)
+    }
+    if let file = archivePassphraseFile {
+      identities.append(PassphraseIdentity(passphrase: try passphrase(file: file)))
+    }
+    return identities
+  }
+}
