@@ -45,6 +45,14 @@ public final class AsymmetricKey: @unchecked Sendable {
     return AsymmetricKey(pkey: pkey, algorithm: algorithm, hasPrivateKey: false)
   }
 
+  /// Imports a raw 32-byte private key (test vectors; rehost itself only generates keys).
+  public static func privateKey(_ algorithm: Algorithm, raw: [UInt8]) throws -> AsymmetricKey {
+    guard raw.count == 32, let pkey = EVP_PKEY_new_raw_private_key(algorithm.nid, nil, raw, raw.count) else {
+      throw CryptoError.fromQueue("import \(algorithm.name) private key")
+    }
+    return AsymmetricKey(pkey: pkey, algorithm: algorithm, hasPrivateKey: true)
+  }
+
   /// The raw 32-byte public key.
   public func rawPublicKey() -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 32)

@@ -1,0 +1,52 @@
+# rehost - see README.md. Every target works on a fresh Debian 12 machine as root
+# (or with sudo): `deps` installs what is missing.
+
+PREFIX ?= /usr/local
+SWIFT  ?= swift
+DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev pkg-config zstd openssl python3
+BENCH_DEBS := age time
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all setup deps build release test demo bench install clean
+
+all: build
+
+# Install the Debian packages the build and tests need, only when missing.
+deps:
+	@missing=""; for p in $(DEBS) $(EXTRA_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+setup: deps build
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Unit tests and end-to-end tests of the real binary (built first).
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+# Snapshot, verify and restore a freshly made sample CA, showing each step.
+demo: release
+	scripts/demo.sh .build/release/rehost demo-out
+
+# Throughput and peak memory against `tar | zstd -T0 -3 | age` on the corpus.
+bench:
+	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
+	$(MAKE) release
+	bench/bench.sh .build/release/rehost
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 .build/release/rehost $(DESTDIR)$(PREFIX)/bin/rehost
+
+clean:
+	rm -rf .build demo-out
