@@ -27,14 +27,10 @@ run cat ca.rehost.seal
 step "4. The auditor checks the seal and archive, without any decryption key"
 run "$rehost" verify ca.rehost --trust operator.pub
 
-step "5. The same check with stock tools only (README: the auditor's procedure)"
-sed -n '/^-----BEGIN REHOST SEAL STATEMENT-----$/,/^-----END REHOST SEAL STATEMENT-----$/p' ca.rehost.seal > statement.txt
-run sh -c 'echo "$(sed -n "s/^Archive-SHA256: //p" statement.txt)  ca.rehost" | sha256sum -c'
-awk '/^-----BEGIN REHOST SIGNATURE-----$/{n++} n==1 && /^Signature: /{exit} n==1{print}' ca.rehost.seal > signed-1.txt
-awk '/^-----BEGIN REHOST SIGNATURE-----$/{n++} n==1 && /^Signature: /{print substr($0, 12); exit}' ca.rehost.seal | base64 -d > signature-1.bin
-run sh -c 'grep -q "^Statement-SHA256: $(sha256sum < statement.txt | cut -d" " -f1)$" signed-1.txt && echo "statement hash: OK"'
-run sh -c 'grep -q "^Key: $(openssl pkey -pubin -in operator.pub -outform DER | sha256sum | cut -d" " -f1)$" signed-1.txt && echo "signer key: OK"'
-run openssl pkeyutl -verify -pubin -inkey operator.pub -rawin -in signed-1.txt -sigfile signature-1.bin
+step "5. The same check with stock tools only: the README's auditor procedure, as written"
+sed -n '/<!-- auditor-procedure:begin -->/,/<!-- auditor-procedure:end -->/p' "$here/../README.md" \
+  | grep -v -e '^<!--' -e '^```' > auditor-procedure.sh
+run env ARCHIVE=ca.rehost SEAL=ca.rehost.seal SIGNER=operator.pub K=1 bash -e auditor-procedure.sh
 
 step "6. Deep verify: the custodian decrypts every chunk and checks every entry"
 run "$rehost" verify ca.rehost --trust operator.pub --identity custodian.key
