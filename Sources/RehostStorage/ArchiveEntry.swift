@@ -161,3 +161,13 @@ public final class OpenFile {
     }
   }
 }
+
+extension ArchiveEntry {
+  /// Makes this a symbolic link to `target`.
+  public func setSymlink(_ target: String, mtime: Int64) {
+    archive_entry_set_filetype(raw, UInt32(Glibc.S_IFLNK))
+    archive_entry_set_perm(raw, 0o777)
+    archive_entry_copy_symlink(raw, target)
+    archive_entry_set_mtime(raw, time_t(mtime), 0)
+  }
+}
