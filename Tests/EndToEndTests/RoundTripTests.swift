@@ -27,6 +27,28 @@ import Testing
     #expect(before.contains { $0.hasPrefix("./intermediate/private/ca.key.pem f 600 ") })
   }
 
+  @Test func xattrsExcludesAndInspect() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try box.mustSh("""
+      mkdir -p d/keep d/cache && echo a > d/keep/a && echo junk > d/cache/junk && echo t > d/keep/b.tmp
+      python3 -c 'import os; os.setxattr("d/keep/a", "user.rehost.test", b"bag-0042")'
+      """)
+    let snap = try box.rehost("snapshot", "d", "--out", "a.rehost", "--recipient", "op.pub", "--sign", "op.key",
+                              "--exclude", "*/cache", "--exclude", "*.tmp", "--label", "nightly 2026-11-29")
+    #expect(snap.status == 0, "\(snap.output)")
+    let inspect = try box.rehost("inspect", "a.rehost")
+    #expect(inspect.status == 0, "\(inspect.output)")
+    #expect(inspect.stdout.contains("Label: nightly 2026-11-29"))
+    #expect(inspect.stdout.contains("recipient x25519 key"))
+    #expect(inspect.stdout.contains("-----BEGIN REHOST SIGNATURE-----"))
+    #expect(try box.rehost("restore", "a.rehost", "--to", "out", "--identity", "op.key", "--trust", "op.pub").status == 0)
+    #expect(box.exists("out/d/keep/a") && !box.exists("out/d/cache") && !box.exists("out/d/keep/b.tmp"))
+    try box.mustSh("""
+      python3 -c 'import os, sys; sys.exit(0 if os.getxattr("out/d/keep/a", "user.rehost.test") == b"bag-0042" else 1)'
+      """)
+  }
+
   @Test func passphraseOnlyArchiveRoundTrips() throws {
     let box = try Sandbox()
     try box.keygen("operator")
