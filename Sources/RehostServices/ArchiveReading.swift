@@ -6,17 +6,27 @@ import RehostStorage
 
 /// Reads an archive file front to back exactly once: hashes every byte, parses the
 /// header, and (given a key) decrypts and decompresses the payload into a tar reader.
+///
+/// Reading, decryption and decompression run on a thread of their own, feeding the tar
+/// reader through a bounded ``BlockPipe``, so unpacking and writing files overlap with them.
 final class ArchiveFileReader {
   let path: String
   private let hashing: HashingSource
   let header: ArchiveHeader
   let headerLength: Int
-  private var plaintext: ZstdDecompressor?
+  private var pipe: BlockPipe?
+  private var stage: BackgroundStage?
+  private let outcome = StageOutcome()
 
   init(path: String) throws {
     self.path = path
     hashing = HashingSource(source: try FileSource(path: path))
     (header, headerLength) = try ArchiveHeader.read(from: hashing)
+  }
+
+  deinit {
+    pipe?.cancel()
+    stage?.wait()
   }
 
   /// Opens the payload with the first identity that fits.
@@ -25,28 +35,58 @@ final class ArchiveFileReader {
     let decryptor = try ChunkDecryptor(key: key, chunkSize: header.chunkSize, source: hashing,
                                        payloadOffset: Int64(headerLength))
     let plaintext = try ZstdDecompressor(source: decryptor)
-    self.plaintext = plaintext
-    return try TarReader(source: plaintext)
+    let pipe = BlockPipe()
+    let (hashing, outcome) = (self.hashing, self.outcome)
+    // From here on `hashing` and its chain belong to the stage's thread.
+    stage = BackgroundStage(name: "rehost-decrypt") {
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+      defer { buffer.deallocate() }
+      do {
+        while true {
+          let n = try plaintext.read(into: buffer)
+          if n == 0 { break }
+          try pipe.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        // The final chunk has authenticated and nothing follows it; hash what is left.
+        let digest = try hashing.drainAndDigest()
+        outcome.result = .success((digest, hashing.byteCount))
+        pipe.close(error: nil)
+      } catch {
+        outcome.result = .failure(error)
+        pipe.close(error: error)
+      }
+    }
+    self.pipe = pipe
+    return try TarReader(source: pipe)
   }
 
   /// Reads whatever is left (so the final chunk is authenticated and nothing follows it)
   /// and returns the file's SHA-256 and size.
   func finish() throws -> (sha256: String, size: Int64) {
-    if let plaintext {
-      // What follows the tar end-of-archive marker may only be zero padding.
-      var scratch = [UInt8](repeating: 0, count: 64 * 1024)
-      while true {
-        let n = try scratch.withUnsafeMutableBytes { try plaintext.read(into: $0) }
-        if n == 0 { break }
-        if scratch[0..<n].contains(where: { $0 != 0 }) {
-          throw RehostError(.corrupt, "data follows the end of the archive's tar stream",
-                            hint: "the archive was not written by rehost as sealed; do not trust it")
-        }
+    guard let pipe, let stage else {
+      let digest = try hashing.drainAndDigest()
+      return (digest, hashing.byteCount)
+    }
+    // What follows the tar end-of-archive marker may only be zero padding.
+    var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+    while true {
+      let n = try scratch.withUnsafeMutableBytes { try pipe.read(into: $0) }
+      if n == 0 { break }
+      if scratch[0..<n].contains(where: { $0 != 0 }) {
+        throw RehostError(.corrupt, "data follows the end of the archive's tar stream",
+                          hint: "the archive was not written by rehost as sealed; do not trust it")
       }
     }
-    let digest = try hashing.drainAndDigest()
-    return (digest, hashing.byteCount)
+    stage.wait()
+    guard let result = outcome.result else { throw RehostError(.failure, "the decrypting stage ended without a result") }
+    return try result.get()
   }
+}
+
+/// What the decrypting stage hands back; written before its pipe closes, read after
+/// `BackgroundStage.wait()`.
+private final class StageOutcome: @unchecked Sendable {
+  var result: Result<(String, Int64), Error>?
 }
 
 /// Receives the archive's content entries as they stream past (restore writes them to
