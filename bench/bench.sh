@@ -4,17 +4,18 @@
 #
 #   snapshot  vs  tar -cf - | zstd -T0 -3 | age -r KEY
 #   restore   vs  age -d | zstd -d | tar -xf -
-#   verify    vs  the same decrypting pipeline (deep verify: decrypt, decompress, hash all)
+#   verify    vs  the same pipeline, and vs age -d | zstd -d | sha256sum
 #
 # Corpus: bench/make-corpus.sh at default scale (~1 GiB), generated once into
 # $BENCH_DIR (default /tmp/rehost-bench). A second corpus (another seed) makes the
-# "twice as large" run for the memory check. Each timing is the best of $ROUNDS runs.
+# "twice as large" run for the memory check. rehost and the reference alternate, and
+# each side keeps its best of $ROUNDS runs (default 3).
 # Needs: age, zstd, GNU tar, GNU time (make bench installs them).
 set -euo pipefail
 rehost=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_DIR:-/tmp/rehost-bench}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 scale=${SCALE:-default}
 mkdir -p "$work"
 cd "$work"
@@ -33,16 +34,23 @@ done
 age_pub=$(age-keygen -y age.key)
 bytes=$(du -sb corpus-1 | cut -f1)
 
-# measure NAME COMMAND: best wall time (s) and its peak RSS (KiB) into $best_s, $best_kib.
-measure() {
-  local name=$1; shift
-  best_s=""; best_kib=""
+# once COMMAND: wall time (s) and peak RSS (KiB) of one run, into $run_s, $run_kib.
+once() {
+  rm -rf out ref-out out.rehost out.rehost.seal; mkdir -p ref-out
+  sync  # start each run with no dirty pages left by the one before
+  /usr/bin/time -f "%e %M" -o time.txt bash -c "$1" >/dev/null 2>err.txt || { cat err.txt >&2; echo "failed: $1" >&2; exit 1; }
+  read -r run_s run_kib < time.txt
+}
+
+# compare REF_CMD OURS_CMD: alternate the two, $rounds times each; keep each side's best
+# time (with that run's peak RSS) in $ref_s $ref_kib $our_s $our_kib.
+compare() {
+  ref_s=""; our_s=""
   for _ in $(seq "$rounds"); do
-    rm -rf out ref-out out.rehost out.rehost.seal; mkdir -p ref-out
-    sync
-    /usr/bin/time -f "%e %M" -o time.txt bash -c "$*" >/dev/null 2>err.txt || { cat err.txt >&2; echo "$name failed" >&2; exit 1; }
-    read -r s kib < time.txt
-    if [ -z "$best_s" ] || awk "BEGIN{exit !($s < $best_s)}"; then best_s=$s; best_kib=$kib; fi
+    once "$1"
+    if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
+    once "$2"
+    if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
   done
 }
 
@@ -55,36 +63,40 @@ row() { # row WHAT OURS_S OURS_KIB REF_S REF_KIB
 find corpus-1 -type f -exec cat {} + >/dev/null  # warm the page cache for both sides alike
 
 # Snapshot.
-measure ref "tar -cf - -C '$work' corpus-1 | zstd -T0 -3 -q | age -r $age_pub > ref.age"
-ref_s=$best_s; ref_kib=$best_kib
-measure rehost "'$rehost' snapshot corpus-1 --out out.rehost --recipient custodian.pub --sign operator.key --quiet && cp out.rehost keep.rehost && cp out.rehost.seal keep.rehost.seal"
-snap_s=$best_s; snap_kib=$best_kib
+compare "tar -cf - -C '$work' corpus-1 | zstd -T0 -3 -q | age -r $age_pub > ref.age" \
+  "'$rehost' snapshot corpus-1 --out out.rehost --recipient custodian.pub --sign operator.key --quiet && mv out.rehost keep.rehost && mv out.rehost.seal keep.rehost.seal"
+snapshot_row=$(row snapshot "$our_s" "$our_kib" "$ref_s" "$ref_kib"); snap_kib=$our_kib
 tar -cf - -C "$work" corpus-1 | zstd -T0 -3 -q | age -r "$age_pub" > ref.age
 
 # Restore.
-measure ref "age -d -i age.key ref.age | zstd -d -q | tar -xf - -C ref-out"
-rref_s=$best_s; rref_kib=$best_kib
-measure rehost "'$rehost' restore keep.rehost --to out --identity custodian.key --trust operator.pub"
-rest_s=$best_s; rest_kib=$best_kib
+compare "age -d -i age.key ref.age | zstd -d -q | tar -xf - -C ref-out" \
+  "'$rehost' restore keep.rehost --to out --identity custodian.key --trust operator.pub"
+restore_row=$(row restore "$our_s" "$our_kib" "$ref_s" "$ref_kib"); rest_kib=$our_kib
 
-# Deep verify (against the same decrypt-decompress-extract pipeline, as the issue sets it).
-measure rehost "'$rehost' verify keep.rehost --trust operator.pub --identity custodian.key"
-ver_s=$best_s; ver_kib=$best_kib
+# Deep verify, against the same decrypt-decompress-extract pipeline (as issue 2 sets it)
+# and against one that only decrypts, decompresses and hashes the tar stream.
+compare "age -d -i age.key ref.age | zstd -d -q | tar -xf - -C ref-out" \
+  "'$rehost' verify keep.rehost --trust operator.pub --identity custodian.key"
+verify_row=$(row verify "$our_s" "$our_kib" "$ref_s" "$ref_kib"); ver_kib=$our_kib
+compare "age -d -i age.key ref.age | zstd -d -q | sha256sum" \
+  "'$rehost' verify keep.rehost --trust operator.pub --identity custodian.key"
+verify2_row=$(row "verify*" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
 
-# Memory on twice the data (two corpora as two sources).
-measure rehost2 "'$rehost' snapshot corpus-1 corpus-2 --out out.rehost --recipient custodian.pub --sign operator.key --quiet && cp out.rehost keep2.rehost && cp out.rehost.seal keep2.rehost.seal"
-snap2_kib=$best_kib
-measure rehost2 "'$rehost' restore keep2.rehost --to out --identity custodian.key --trust operator.pub"
-rest2_kib=$best_kib
-measure rehost2 "'$rehost' verify keep2.rehost --trust operator.pub --identity custodian.key"
-ver2_kib=$best_kib
+# Memory on twice the data (two corpora as two sources); rehost only.
+once "'$rehost' snapshot corpus-1 corpus-2 --out out.rehost --recipient custodian.pub --sign operator.key --quiet && mv out.rehost keep2.rehost && mv out.rehost.seal keep2.rehost.seal"
+snap2_kib=$run_kib
+once "'$rehost' restore keep2.rehost --to out --identity custodian.key --trust operator.pub"
+rest2_kib=$run_kib
+once "'$rehost' verify keep2.rehost --trust operator.pub --identity custodian.key"
+ver2_kib=$run_kib
 
 echo
 echo "rehost bench: corpus $(numfmt --to=iec "$bytes") ($(find corpus-1 -type f | wc -l) files), $(nproc) cores, best of $rounds"
 echo "speed ratio = reference time / rehost time (above 1: rehost is faster)"
-row snapshot "$snap_s" "$snap_kib" "$ref_s" "$ref_kib"
-row restore "$rest_s" "$rest_kib" "$rref_s" "$rref_kib"
-row verify "$ver_s" "$ver_kib" "$rref_s" "$rref_kib"
+echo "$snapshot_row"
+echo "$restore_row"
+echo "$verify_row"
+echo "$verify2_row   (* reference: age -d | zstd -d | sha256sum)"
 awk -v a="$snap_kib" -v b="$snap2_kib" -v c="$rest_kib" -v d="$rest2_kib" -v e="$ver_kib" -v f="$ver2_kib" 'BEGIN {
   printf "peak memory, 1x -> 2x data: snapshot %.1f -> %.1f MiB, restore %.1f -> %.1f MiB, verify %.1f -> %.1f MiB\n",
     a/1024, b/1024, c/1024, d/1024, e/1024, f/1024 }'

@@ -197,7 +197,7 @@ final class TreeCapture {
       if let file {
         digest = try copyContent(of: file, size: entry.size)
       }
-      let record = Self.manifestEntry(for: entry, sha256: digest)
+      let record = ManifestEntry(entry, sha256: digest)
       totals.add(record)
       try appendManifestLine(record.jsonLine())
     }
@@ -245,29 +245,5 @@ final class TreeCapture {
       progress?.progress(entries: totals.entries, bytes: bytesSeen)
     }
     return Hex.encode(hasher.finalize())
-  }
-
-  static func manifestEntry(for entry: ArchiveEntry, sha256: String?) -> ManifestEntry {
-    let kind: ManifestEntry.Kind
-    if entry.hardlink != nil {
-      kind = .hardlink
-    } else {
-      switch entry.fileType {
-      case .directory: kind = .directory
-      case .symlink: kind = .symlink
-      case .fifo: kind = .fifo
-      case .characterDevice: kind = .chardev
-      case .blockDevice: kind = .blockdev
-      default: kind = .file
-      }
-    }
-    // libarchive's pax writer appends "/" to directory names; the manifest never has it.
-    var path = entry.pathname ?? ""
-    if kind == .directory && path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-    return ManifestEntry(
-      path: path, type: kind, size: kind == .file ? entry.size : 0, mode: entry.permissions,
-      uid: entry.uid, gid: entry.gid, user: entry.userName, group: entry.groupName,
-      mtimeSeconds: entry.mtimeSeconds, mtimeNanoseconds: entry.mtimeNanoseconds, sha256: sha256,
-      target: kind == .symlink ? entry.symlink : nil, link: entry.hardlink)
   }
 }

@@ -57,7 +57,11 @@ public final class DiskWalker {
   }
 }
 
-/// Extracts entries to disk (libarchive's disk writer) with its safety checks on.
+/// Extracts entries to disk (libarchive's disk writer).
+///
+/// Its symlink check (SECURE_SYMLINKS) is off: it opens every component of every path,
+/// ten system calls per file. Callers restore into a fresh directory and enforce the
+/// equivalent rules on the archive's own entries (RehostServices' PathRules).
 public final class DiskWriter {
   private let disk: OpaquePointer
 
@@ -65,7 +69,7 @@ public final class DiskWriter {
   public init(restoreOwners: Bool) {
     disk = archive_write_disk_new()
     var flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR
-      | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
+      | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_NODOTDOT
       | ARCHIVE_EXTRACT_NO_OVERWRITE
     if restoreOwners { flags |= ARCHIVE_EXTRACT_OWNER }
     archive_write_disk_set_options(disk, flags)

@@ -97,6 +97,11 @@ import Testing
     [.symlink("ca/deep/up", to: "../x/../../../escape")],
     [.file("ca/x"), .hardlink("ca/h", to: "../escape.txt")],
     [.hardlink("ca/h", to: "/etc/passwd")],
+    // Writing through the archive's own symlinks, and chains that escape together.
+    [.symlink("ca/l", to: "sub"), .file("ca/l/x")],
+    [.symlink("ca/l", to: "sub"), .file("ca/x"), .hardlink("ca/h", to: "ca/l/x")],
+    [.symlink("ca/x", to: "l1/../.."), .symlink("ca/l1", to: "sub/deep"), .symlink("ca/sub/deep", to: "../..")],
+    [.symlink("ca/a", to: "b"), .symlink("ca/b", to: "a")],
   ])
   func unsafeEntriesAreRefusedAndNothingIsWritten(entries: [Entry]) throws {
     let error = try restore(try archive(entries))
@@ -108,7 +113,10 @@ import Testing
 
   @Test func safeLinksPassThePathRules() throws {
     // Links that stay inside pass the rules; this archive then fails only for lack of a manifest.
-    let error = try restore(try archive([.file("ca/x"), .symlink("ca/sub/l", to: "../x"), .hardlink("ca/h", to: "ca/x")]))
+    let error = try restore(try archive([
+      .file("ca/x"), .symlink("ca/sub/l", to: "../x"), .hardlink("ca/h", to: "ca/x"),
+      .symlink("ca/current", to: "v2"), .symlink("ca/cert.pem", to: "current/cert.pem"),  // a chain that stays inside
+    ]))
     #expect(error?.kind == .corrupt && error?.message.contains("no manifest") == true, "\(String(describing: error))")
     try expectNothingWritten()
   }
