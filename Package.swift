@@ -42,7 +42,7 @@ let package = Package(
     .executableTarget(
       name: "rehost",
       dependencies: [
-        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto",
+        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

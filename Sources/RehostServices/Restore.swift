@@ -62,6 +62,8 @@ public enum Restore {
     var notes = removeLeftovers(in: parent, name: name)
     let staging = parent + "/." + name + ".rehost-staging-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     guard mkdir(staging, 0o700) == 0 else { throw SystemError.io("create the staging directory", staging) }
+    let cleanup = InterruptCleanup.shared.register { try? removeTree(staging) }
+    defer { InterruptCleanup.shared.unregister(cleanup) }
     do {
       let handler = ExtractingHandler(root: staging, writer: DiskWriter(restoreOwners: geteuid() == 0))
       let payload = try PayloadWalker(tar: tar, progress: progress).run(handler)

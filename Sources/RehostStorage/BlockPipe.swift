@@ -2,33 +2,53 @@ import Foundation
 import RehostBase
 
 /// A bounded queue of byte blocks between two threads: one stage of a pipeline
-/// produces (`write`), the next consumes (`read`). Memory stays at `capacity` blocks.
+/// produces (`write`), the next consumes (`read`). The blocks are allocated once, so
+/// memory stays at `capacity` × `blockSize` however much passes through.
 ///
 /// The producer ends the stream with ``close(error:)``; the consumer sees the bytes, then
 /// the producer's error (if any) or the end. A consumer that gives up calls ``cancel()``,
 /// and the producer's next `write` throws, so neither side waits forever.
 public final class BlockPipe: ByteSink, ByteSource, @unchecked Sendable {
   private let condition = NSCondition()
-  private var blocks: [[UInt8]] = []
-  private var current: [UInt8] = []
-  private var offset = 0
+  private let blocks: [UnsafeMutableRawBufferPointer]
+  private var lengths: [Int]
+  /// Blocks are filled in ring order: `head` is the next to read, `count` are full.
+  private var head = 0, count = 0
+  /// The producer's partly filled block (not yet counted) and the consumer's position.
+  private var filling = 0
+  private var readOffset = 0
   private var closed = false
   private var failure: Error?
   private var cancelled = false
-  private let capacity: Int
 
-  public init(capacity: Int = 8) { self.capacity = capacity }
+  public init(capacity: Int = 8, blockSize: Int = 1 << 20) {
+    blocks = (0..<capacity).map { _ in .allocate(byteCount: blockSize, alignment: 16) }
+    lengths = Array(repeating: 0, count: capacity)
+  }
 
-  /// Producer: queues a copy of `bytes`, waiting while the queue is full.
+  deinit { blocks.forEach { $0.deallocate() } }
+
+  /// Producer: copies `bytes` into free blocks, waiting while all are full.
   public func write(_ bytes: UnsafeRawBufferPointer) throws {
-    guard bytes.count > 0 else { return }
-    let block = [UInt8](bytes.bindMemory(to: UInt8.self))
-    condition.lock()
-    defer { condition.unlock() }
-    while blocks.count >= capacity && !cancelled { condition.wait() }
-    if cancelled { throw CancellationError() }
-    blocks.append(block)
-    condition.broadcast()
+    var offset = 0
+    while offset < bytes.count {
+      condition.lock()
+      while count == blocks.count && !cancelled { condition.wait() }
+      if cancelled {
+        condition.unlock()
+        throw CancellationError()
+      }
+      let index = (head + count) % blocks.count
+      condition.unlock()
+      // The block at `index` is the producer's alone until it is counted.
+      let block = blocks[index]
+      let n = min(block.count - filling, bytes.count - offset)
+      UnsafeMutableRawBufferPointer(rebasing: block[filling..<filling + n])
+        .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]))
+      filling += n
+      offset += n
+      if filling == block.count { publish() }
+    }
   }
 
   /// Producer: the end of the stream.
@@ -36,6 +56,7 @@ public final class BlockPipe: ByteSink, ByteSource, @unchecked Sendable {
 
   /// Producer: ends the stream, with the error that stopped it if any.
   public func close(error: Error?) {
+    if filling > 0 && error == nil { publish() }
     condition.lock()
     closed = true
     failure = error
@@ -47,31 +68,45 @@ public final class BlockPipe: ByteSink, ByteSource, @unchecked Sendable {
   public func cancel() {
     condition.lock()
     cancelled = true
-    blocks.removeAll()
     condition.broadcast()
     condition.unlock()
   }
 
   /// Consumer: reads queued bytes, waiting for the producer; 0 at the end.
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-    if offset == current.count {
+    condition.lock()
+    while count == 0 && !closed { condition.wait() }
+    if count == 0 {
+      let error = failure
+      condition.unlock()
+      if let error { throw error }
+      return 0
+    }
+    let index = head
+    condition.unlock()
+    // The block at `head` is the consumer's alone until it is released.
+    let length = lengths[index]
+    let n = min(buffer.count, length - readOffset)
+    buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: blocks[index][readOffset..<readOffset + n]))
+    readOffset += n
+    if readOffset == length {
+      readOffset = 0
       condition.lock()
-      while blocks.isEmpty && !closed { condition.wait() }
-      if blocks.isEmpty {
-        let error = failure
-        condition.unlock()
-        if let error { throw error }
-        return 0
-      }
-      current = blocks.removeFirst()
-      offset = 0
+      head = (head + 1) % blocks.count
+      count -= 1
       condition.broadcast()
       condition.unlock()
     }
-    let n = min(buffer.count, current.count - offset)
-    current.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
-    offset += n
     return n
+  }
+
+  private func publish() {
+    condition.lock()
+    lengths[(head + count) % blocks.count] = filling
+    count += 1
+    filling = 0
+    condition.broadcast()
+    condition.unlock()
   }
 }
 

@@ -20,6 +20,9 @@ public final class DiskWalker {
     archive_read_disk_set_standard_lookup(disk)
     // Follow the root if it is a symlink, never symlinks found inside it.
     archive_read_disk_set_symlink_hybrid(disk)
+    // No sparse maps: we copy every byte ourselves (holes read as zeros and compress to
+    // almost nothing); a sparse map would make the pax writer expect only the data runs.
+    archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_SPARSE)
     for pattern in excludes where archive_match_exclude_pattern(match, pattern) != ARCHIVE_OK {
       throw RehostError(.usage, "invalid --exclude pattern '\(pattern)': \(archiveMessage(match))")
     }

@@ -12,6 +12,7 @@ public final class AtomicFile: ByteSink {
   private var buffer: UnsafeMutableRawBufferPointer
   private var filled = 0
   private var done = false
+  private var cleanup = 0
   /// Bytes written so far.
   public private(set) var byteCount: Int64 = 0
 
@@ -25,6 +26,8 @@ public final class AtomicFile: ByteSink {
     fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
     if fd < 0 { throw SystemError.io("create", temporaryPath) }
     buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+    let temporary = temporaryPath
+    cleanup = InterruptCleanup.shared.register { unlink(temporary) }
   }
 
   deinit {
@@ -63,6 +66,7 @@ public final class AtomicFile: ByteSink {
       throw error
     }
     done = true
+    InterruptCleanup.shared.unregister(cleanup)
     syncDirectory(of: path)
   }
 
@@ -71,6 +75,7 @@ public final class AtomicFile: ByteSink {
     if fd >= 0 { close(fd); fd = -1 }
     unlink(temporaryPath)
     done = true
+    InterruptCleanup.shared.unregister(cleanup)
   }
 
   private func flush() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RehostBase
 import RehostCrypto
+import RehostStorage
 
 /// The `rehost` command. All logic lives in RehostServices; commands parse options,
 /// call one service and print its report.
@@ -19,6 +20,7 @@ struct Rehost: ParsableCommand {
     subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self])
 
   static func main() {
+    InterruptCleanup.shared.install()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -92,6 +92,21 @@ import Testing
     #expect(before == after)
   }
 
+  @Test func interruptedRestoreLeavesNothing() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    // 3 GB of zeros: small to store, seconds to write back out.
+    try box.mustSh("mkdir d && truncate -s 3G d/zeros && echo x > d/small")
+    #expect(try box.rehost("snapshot", "d", "--out", "a.rehost", "--recipient", "op.pub", "--sign", "op.key").status == 0)
+    try box.mustSh("rm d/zeros")
+    let r = try box.sh("""
+      '\(rehostBinary)' restore a.rehost --to out --identity op.key --trust op.pub & pid=$!
+      sleep 1; kill -TERM $pid; wait $pid
+      """)
+    #expect(r.status == 143, "\(r.output)")
+    try box.expectNothingRestored("out")
+  }
+
   @Test func restoreRefusesANonEmptyTargetUnlessForced() throws {
     let box = try Sandbox()
     try box.keygen("op")
@@ -127,6 +142,18 @@ import Testing
     for leftover in leftovers {
       let verify = try box.rehost("verify", leftover, "--trust", "op.pub")
       #expect(verify.status == 4, "\(verify.output)")  // no seal: never accepted
+    }
+    // Interrupted (Ctrl-C, or cron's timeout sending SIGTERM): the temporary file goes too.
+    try box.mustSh("rm .a.rehost.tmp-*")
+    for signal in ["INT", "TERM"] {
+      let r = try box.sh("""
+        '\(rehostBinary)' snapshot d --out a.rehost --recipient op.pub --sign op.key & pid=$!
+        sleep 1.5; kill -\(signal) $pid; wait $pid
+        """)
+      #expect(r.status == (signal == "INT" ? 130 : 143), "\(r.output)")
+      #expect(r.stderr.contains("interrupted"), "\(r.output)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: box.dir).filter { $0.hasPrefix(".a.rehost") }.isEmpty)
+      #expect(!box.exists("a.rehost"))
     }
     try box.mustSh("rm d/huge")
     #expect(try box.rehost("snapshot", "d", "--out", "a.rehost", "--recipient", "op.pub", "--sign", "op.key").status == 0)

@@ -117,7 +117,8 @@ final class Sandbox {
   }
 
   /// The sample CA from scripts/make-sample-ca.sh, plus the file kinds a CA tree may
-  /// hold: symlinks, a hard link, an empty file, a FIFO, odd modes, sub-second mtimes.
+  /// hold: symlinks, a hard link, an empty file, a FIFO, a sparse file, odd modes,
+  /// sub-second mtimes.
   func makeSampleCA(at name: String) throws {
     try mustSh("""
       set -e
@@ -131,6 +132,7 @@ final class Sandbox {
       mkdir -m 2750 intermediate/setgid-dir
       echo x > intermediate/setgid-dir/inside
       chmod 0640 intermediate/setgid-dir/inside
+      truncate -s 20M intermediate/sparse.img && echo data | dd of=intermediate/sparse.img bs=1 seek=5000000 conv=notrunc 2>/dev/null
       touch -h -d '2021-03-04 05:06:07.123456789' root.pem intermediate/index.txt
       touch -d '2001-01-01 00:00:00.5' intermediate/setgid-dir
       """)
