@@ -175,6 +175,40 @@ public final class FileSource: ByteSource {
   }
 }
 
+/// A regular file opened for reading without following a symlink.
+public final class OpenFile {
+  public let path: String
+  public let status: stat
+  private let fd: Int32
+
+  public init(path: String) throws {
+    self.path = path
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    if fd < 0 { throw SystemError.io("open", path) }
+    var st = stat()
+    if fstat(fd, &st) != 0 {
+      close(fd)
+      throw SystemError.io("stat", path)
+    }
+    guard st.st_mode & S_IFMT == S_IFREG else {
+      close(fd)
+      throw RehostError(.failure, "\(path) stopped being a regular file while the snapshot ran",
+                        hint: "stop what changes it and run the snapshot again")
+    }
+    status = st
+  }
+
+  deinit { close(fd) }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    while true {
+      let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+      if n >= 0 { return n }
+      if errno != EINTR { throw SystemError.io("read", path) }
+    }
+  }
+}
+
 /// Errors from system calls, worded for the user.
 public enum SystemError {
   /// An error for the current `errno`.
