@@ -16,6 +16,9 @@ public struct RehostError: Error, CustomStringConvertible, Sendable {
     case key
     /// A safety rule refused the operation: unsafe paths in an archive, a non-empty target.
     case refused
+    /// The seal is sound but does not meet the trust policy (a required role has not
+    /// signed) or the physical seals (bag serials) expected.
+    case policy
     /// Anything else: I/O errors (disk full, permission denied), a dying dependency.
     case failure
   }

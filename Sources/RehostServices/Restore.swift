@@ -10,16 +10,19 @@ public struct RestoreOptions {
   public var sealPath: String?
   /// The directory to create (or, with `force`, replace); each source lands in DIR/<name>.
   public var target: String
-  public var trusted: [PublicIdentity]
+  /// Whose signatures count, and what the seal needs.
+  public var policy: TrustPolicy
+  /// Bag serials the counted signatures must have recorded (nil: not checked).
+  public var expectedBags: [String]?
   public var identities: [Identity]
   /// Replace a non-empty target. The old content is swapped out only after the new
   /// content checked out, then deleted.
   public var force = false
 
-  public init(archive: String, target: String, trusted: [PublicIdentity], identities: [Identity]) {
+  public init(archive: String, target: String, policy: TrustPolicy, identities: [Identity]) {
     self.archive = archive
     self.target = target
-    self.trusted = trusted
+    self.policy = policy
     self.identities = identities
   }
 }
@@ -53,7 +56,7 @@ public enum Restore {
     }
 
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
-    let signatures = try SealCheck.check(seal, trusted: options.trusted)
+    let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
     let reader = try ArchiveFileReader(path: options.archive)
     try Verify.checkRecipients(reader.header, facts)

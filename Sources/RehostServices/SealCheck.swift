@@ -3,23 +3,28 @@ import RehostBase
 import RehostCrypto
 import RehostFormat
 
-/// One signature on a seal, as judged against the trusted keys.
+/// One signature on a seal, as judged against a trust policy.
 public struct SignatureCheck: Sendable {
   public enum Status: Sendable, Equatable {
-    /// Verified under a trusted key (named by its file).
-    case valid(trustedKey: String)
-    /// Made by a key nobody passed with --trust: not checked, does not count.
-    case untrusted
+    /// Verified under a trusted key (named by its file) in a role the policy allows.
+    case counted(trustedKey: String)
+    /// Not checked or not allowed; says why. It does not count towards the policy.
+    case notCounted(reason: String)
   }
 
   public let index: Int
   public let role: String
   public let keyFingerprint: String
   public let time: String
+  /// Physical seal or bag serials this signer recorded.
+  public let bags: [String]
+  public let note: String?
   public let status: Status
+
+  public var counts: Bool { if case .counted = status { true } else { false } }
 }
 
-/// Loads a seal and checks its signatures. Needs no decryption key.
+/// Loads a seal and checks its signatures against a trust policy. Needs no decryption key.
 public enum SealCheck {
   /// Reads `sealPath` (default: the archive's path + ".seal").
   public static func load(archive: String, sealPath: String?) throws -> Seal {
@@ -31,43 +36,72 @@ public enum SealCheck {
     return try Seal.parse(String(decoding: data, as: UTF8.self))
   }
 
-  /// Checks every signature. A signature that does not match the statement, or that a
-  /// trusted key does not verify, is an error naming it; at least one trusted key must
-  /// have signed.
-  public static func check(_ seal: Seal, trusted: [PublicIdentity]) throws -> [SignatureCheck] {
-    var trustedKeys: [String: (AsymmetricKey, String)] = [:]
-    for identity in trusted {
-      guard let key = identity.signing else {
-        throw RehostError(.usage, "\(identity.path) has no Ed25519 signing key to trust")
-      }
-      trustedKeys[key.fingerprint()] = (key, identity.path)
-    }
+  /// Checks every signature, then the policy's requirements and the expected bag serials.
+  ///
+  /// - Throws: `.seal` when a signature does not match the statement, a trusted key's
+  ///   signature does not verify, or no trusted key signed; `.policy` when trusted
+  ///   signatures are there but the policy's requirements or the bag serials are not met.
+  public static func check(_ seal: Seal, policy: TrustPolicy, expectedBags: [String]? = nil) throws -> [SignatureCheck] {
+    var trusted: [String: TrustPolicy.TrustedKey] = [:]
+    for key in policy.keys { trusted[key.key.fingerprint()] = key }
     guard !seal.signatures.isEmpty else {
       throw RehostError(.seal, "the seal carries no signature", hint: "the seal was damaged or edited; use the original")
     }
     var results: [SignatureCheck] = []
+    var people: [String: Set<String>] = [:]  // role -> people who signed as it
     for (i, signature) in seal.signatures.enumerated() {
       let name = "signature \(i + 1) (\(signature.role), key \(signature.keyFingerprint.prefix(16))…)"
       guard signature.statementSHA256 == seal.statementSHA256 else {
         throw RehostError(.seal, "\(name) was made over a different statement: the seal statement was altered",
                           hint: "do not trust this seal; get the original from the sealer")
       }
-      var status = SignatureCheck.Status.untrusted
-      if let (key, path) = trustedKeys[signature.keyFingerprint] {
-        guard seal.verify(signature, with: key) else {
-          throw RehostError(.seal, "\(name) does not verify: the seal was altered or forged",
+      let status: SignatureCheck.Status
+      if let entry = trusted[signature.keyFingerprint] {
+        guard seal.verify(signature, with: entry.key) else {
+          throw RehostError(.seal, "\(name) does not verify: the seal was altered or the signature forged",
                             hint: "do not trust this seal; get the original from the sealer")
         }
-        status = .valid(trustedKey: path)
+        if entry.allows(signature.role) {
+          status = .counted(trustedKey: entry.path)
+          people[signature.role, default: []].insert(entry.person)
+        } else {
+          status = .notCounted(reason: "\(entry.path) may not sign as \(signature.role) (\(policy.source) allows \(entry.roles.joined(separator: ", ")))")
+        }
+      } else {
+        status = .notCounted(reason: "key not trusted by \(policy.source)")
       }
-      results.append(SignatureCheck(index: i + 1, role: signature.role, keyFingerprint: signature.keyFingerprint,
-                                    time: signature.time, status: status))
+      results.append(SignatureCheck(
+        index: i + 1, role: signature.role, keyFingerprint: signature.keyFingerprint, time: signature.time,
+        bags: signature.fields.values("Bag"), note: signature.fields.value("Note"), status: status))
     }
-    guard results.contains(where: { if case .valid = $0.status { true } else { false } }) else {
+
+    let counted = results.filter(\.counts)
+    guard !counted.isEmpty else {
       let signers = results.map { "\($0.role) \($0.keyFingerprint)" }.joined(separator: ", ")
       throw RehostError(.seal, "no trusted key signed this seal (signed by: \(signers))",
-                        hint: trusted.isEmpty ? "pass --trust SEALER.pub with the sealer's public key"
-                          : "the seal was made by a key you do not trust; check who sealed it (`rehost inspect`)")
+                        hint: "pass --trust SEALER.pub (or a --policy naming the signers); check who sealed it with `rehost seal show`")
+    }
+    var unmet: [String] = []
+    let everyone = people.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+    for requirement in policy.requirements {
+      switch requirement {
+      case .role(let role, let count):
+        let have = people[role]?.count ?? 0
+        if have < count { unmet.append("\(role): \(have) of \(count) signed") }
+      case .people(let count):
+        if everyone.count < count { unmet.append("distinct people: \(everyone.count) of \(count)") }
+      }
+    }
+    if !unmet.isEmpty {
+      throw RehostError(.policy, "the seal does not meet \(policy.source): \(unmet.joined(separator: "; "))",
+                        hint: "the missing signers countersign with `rehost seal sign FILE.rehost --key KEY --role ROLE`")
+    }
+    if let expectedBags {
+      let recorded = Set(counted.flatMap(\.bags))
+      guard recorded == Set(expectedBags) else {
+        throw RehostError(.policy, "bag serials differ: the seal records \(recorded.sorted().joined(separator: ", ").ifEmpty("none")), expected \(expectedBags.sorted().joined(separator: ", "))",
+                          hint: "the archive may not be in the bag it was sealed in; stop and investigate before opening anything")
+      }
     }
     return results
   }
@@ -88,4 +122,8 @@ public enum SealCheck {
                         hint: "the archive is not the one sealed; use another copy")
     }
   }
+}
+
+extension String {
+  func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
 }

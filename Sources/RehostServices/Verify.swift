@@ -8,15 +8,17 @@ import RehostStorage
 public struct VerifyOptions {
   public var archive: String
   public var sealPath: String?
-  /// Public identities whose signatures count.
-  public var trusted: [PublicIdentity]
+  /// Whose signatures count, and what the seal needs.
+  public var policy: TrustPolicy
+  /// Bag serials the counted signatures must have recorded (nil: not checked).
+  public var expectedBags: [String]?
   /// Keys and passphrase for a deep verify; none for the auditor's key-free check.
   public var identities: [Identity] = []
 
-  public init(archive: String, sealPath: String? = nil, trusted: [PublicIdentity]) {
+  public init(archive: String, sealPath: String? = nil, policy: TrustPolicy) {
     self.archive = archive
     self.sealPath = sealPath
-    self.trusted = trusted
+    self.policy = policy
   }
 }
 
@@ -35,7 +37,7 @@ public struct VerifyReport: Sendable {
 public enum Verify {
   public static func run(_ options: VerifyOptions, progress: ProgressObserver? = nil) throws -> VerifyReport {
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
-    let signatures = try SealCheck.check(seal, trusted: options.trusted)
+    let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
 
     let reader: ArchiveFileReader

@@ -14,10 +14,11 @@ struct Rehost: ParsableCommand {
     discussion: """
       Exit codes: 0 success, 1 failure (I/O, disk full), 2 usage, 3 archive corrupt or \
       tampered, 4 seal missing, invalid or untrusted, 5 wrong key or passphrase, \
-      6 refused (unsafe archive entry, non-empty target, existing output).
+      6 refused (unsafe archive entry, non-empty target, existing output), \
+      7 trust policy or expected bag serials not met.
       """,
     version: "0.1.0",
-    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self])
+    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self])
 
   static func main() {
     InterruptCleanup.shared.install()

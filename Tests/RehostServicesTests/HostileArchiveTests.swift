@@ -69,7 +69,7 @@ import Testing
 
   func restore(_ archive: String) throws -> RehostError? {
     let trusted = PublicIdentity(signing: try AsymmetricKey.publicKey(.ed25519, raw: sealer.rawPublicKey()), encryption: nil, path: "sealer.pub")
-    let options = RestoreOptions(archive: archive, target: dir + "/inside/target", trusted: [trusted],
+    let options = RestoreOptions(archive: archive, target: dir + "/inside/target", policy: try TrustPolicy.trusting([trusted]),
                                  identities: [X25519Identity(privateKey: custodian)])
     do {
       _ = try Restore.run(options)

@@ -51,16 +51,8 @@ extension Rehost {
       if let key = identity.signing { print("signing key (Ed25519):    \(key.fingerprint())") }
       if let key = identity.encryption { print("encryption key (X25519):  \(key.fingerprint())") }
       for key in [identity.signing, identity.encryption].compactMap({ $0 }) {
-        print("  read aloud (\(key.algorithm.rawValue)): \(groups(key.fingerprint()))")
+        print("  read aloud (\(key.algorithm.rawValue)): \(ReadAloud.groups(key.fingerprint()))")
       }
-    }
-
-    /// Groups of four hex digits, easier to compare by voice.
-    private func groups(_ hex: String) -> String {
-      stride(from: 0, to: hex.count, by: 4).map { i in
-        let start = hex.index(hex.startIndex, offsetBy: i)
-        return String(hex[start..<hex.index(start, offsetBy: 4)])
-      }.joined(separator: " ")
     }
   }
 }

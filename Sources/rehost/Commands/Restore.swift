@@ -27,30 +27,26 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
     var passphraseFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Trust seals signed by this identity (repeatable).", valueName: "NAME.pub"))
-    var trust: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
-    var seal: String?
+    @OptionGroup var trust: TrustOptions
 
     @Flag(name: .long, help: "Replace a non-empty DIR (swapped atomically once the new tree checked out).")
     var force = false
 
     func validate() throws {
-      if trust.isEmpty { throw ValidationError("name at least one --trust NAME.pub: restore checks the seal first") }
       if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
     }
 
     func run() throws {
       let identities = try Secrets.decryptionIdentities(
         keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
-      var options = RestoreOptions(archive: archive, target: to, trusted: try trust.map(KeyFiles.readPublic), identities: identities)
-      options.sealPath = seal
+      var options = RestoreOptions(archive: archive, target: to, policy: try trust.trustPolicy(), identities: identities)
+      options.sealPath = trust.seal
+      options.expectedBags = trust.expectedBags
       options.force = force
       let progress = TerminalProgress(verb: "restore")
       let report = try RehostServices.Restore.run(options, progress: progress)
       progress?.done()
-      Report.signatures(report.signatures)
+      Report.signatures(report.signatures, policy: options.policy)
       for note in report.notes { print("note: \(note)") }
       let t = report.payload.totals
       print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(report.target)")

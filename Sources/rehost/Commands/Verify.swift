@@ -16,11 +16,7 @@ extension Rehost {
     @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
     var archive: String
 
-    @Option(name: .long, help: ArgumentHelp("Trust seals signed by this identity (repeatable).", valueName: "NAME.pub"))
-    var trust: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
-    var seal: String?
+    @OptionGroup var trust: TrustOptions
 
     @Option(name: .long, help: ArgumentHelp("Deep verify with this private key (repeatable).", valueName: "NAME.key"))
     var identity: [String] = []
@@ -31,18 +27,15 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Deep verify with the archive passphrase in this file.", valueName: "FILE"))
     var passphraseFile: String?
 
-    func validate() throws {
-      if trust.isEmpty { throw ValidationError("name at least one --trust NAME.pub: a seal is only as good as the key you trust") }
-    }
-
     func run() throws {
-      var options = VerifyOptions(archive: archive, sealPath: seal, trusted: try trust.map(KeyFiles.readPublic))
+      var options = VerifyOptions(archive: archive, sealPath: trust.seal, policy: try trust.trustPolicy())
+      options.expectedBags = trust.expectedBags
       options.identities = try Secrets.decryptionIdentities(
         keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
       let progress = options.identities.isEmpty ? nil : TerminalProgress(verb: "verify")
       let report = try RehostServices.Verify.run(options, progress: progress)
       progress?.done()
-      Report.signatures(report.signatures)
+      Report.signatures(report.signatures, policy: options.policy)
       let f = report.facts
       print("archive \(archive): \(f.archiveSize) bytes, SHA-256 \(f.archiveSHA256), matches the seal")
       print("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
@@ -58,14 +51,23 @@ extension Rehost {
 
 /// Printing shared by verify and restore.
 enum Report {
-  static func signatures(_ checks: [SignatureCheck]) {
+  static func signatures(_ checks: [SignatureCheck], policy: TrustPolicy) {
     for check in checks {
       let status: String
       switch check.status {
-      case .valid(let path): status = "valid, trusted (\(path))"
-      case .untrusted: status = "not checked: key not trusted"
+      case .counted(let path): status = "valid, counted (\(path))"
+      case .notCounted(let reason): status = "not counted: \(reason)"
       }
       print("signature \(check.index): \(check.role), key \(check.keyFingerprint), \(check.time): \(status)")
+      for bag in check.bags { print("  bag serial: \(bag)") }
+      if let note = check.note { print("  note: \(note)") }
     }
+    let needs = policy.requirements.map { requirement -> String in
+      switch requirement {
+      case .role(let role, let count): count == 1 ? role : "\(count) × \(role)"
+      case .people(let n): "\(n) \(n == 1 ? "person" : "distinct people")"
+      }
+    }
+    print("trust: \(policy.source) met (needs \(needs.joined(separator: ", ")))")
   }
 }

@@ -10,6 +10,7 @@ enum ExitCodes {
   static let seal: Int32 = 4
   static let key: Int32 = 5
   static let refused: Int32 = 6
+  static let policy: Int32 = 7
 
   static func code(for kind: RehostError.Kind) -> Int32 {
     switch kind {
@@ -19,6 +20,7 @@ enum ExitCodes {
     case .seal: seal
     case .key: key
     case .refused: refused
+    case .policy: policy
     }
   }
 }
