@@ -19,6 +19,16 @@ public struct Stanza: Equatable, Sendable {
   /// The first line, also the associated data of the wrapped key: changing a
   /// stanza's type or arguments makes its key fail to unwrap.
   public var line: String { (["recipient", type] + arguments).joined(separator: " ") }
+
+  /// How the seal's `Recipient:` lines name this stanza (see ``Recipient/sealDescriptions``).
+  public var sealDescription: String {
+    switch type {
+    case "x25519": "x25519 \(arguments.first ?? "")"
+    case "scrypt": "scrypt passphrase"
+    case "share": "share \(arguments.first ?? "") x25519 \(arguments.dropFirst(2).first ?? "")"
+    default: type
+    }
+  }
 }
 
 /// The text header at the start of every `.rehost` file; the binary payload follows it.

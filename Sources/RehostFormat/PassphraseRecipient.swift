@@ -19,14 +19,14 @@ public struct PassphraseRecipient: Recipient {
     self.logN = logN
   }
 
-  public var sealDescription: String { "scrypt passphrase" }
+  public var sealDescriptions: [String] { ["scrypt passphrase"] }
 
-  public func wrap(dataKey: [UInt8]) throws -> Stanza {
+  public func stanzas(dataKey: [UInt8]) throws -> [Stanza] {
     let salt = try SecureRandom.bytes(16)
     let key = try KeyDerivation.scrypt(passphrase: passphrase, salt: Self.saltLabel + salt, logN: logN, length: 32)
     var stanza = Stanza(type: Self.stanzaType, arguments: [Base64.encode(salt), String(logN)], body: [])
     stanza.body = try KeyWrap.seal(key: key, stanzaLine: stanza.line, dataKey: dataKey)
-    return stanza
+    return [stanza]
   }
 }
 

@@ -16,9 +16,11 @@ public struct X25519Recipient: Recipient {
     self.publicKey = publicKey
   }
 
-  public var sealDescription: String { "x25519 \(publicKey.fingerprint())" }
+  public var sealDescriptions: [String] { ["x25519 \(publicKey.fingerprint())"] }
 
-  public func wrap(dataKey: [UInt8]) throws -> Stanza {
+  public func stanzas(dataKey: [UInt8]) throws -> [Stanza] { [try wrap(dataKey: dataKey)] }
+
+  func wrap(dataKey: [UInt8]) throws -> Stanza {
     let ephemeral = try AsymmetricKey.generate(.x25519)
     let ephemeralRaw = ephemeral.rawPublicKey()
     let secret = try ephemeral.sharedSecret(with: publicKey)
@@ -58,5 +60,10 @@ public struct X25519Identity: Identity {
                         hint: "the header was modified; use another copy")
     }
     return dataKey
+  }
+
+  public func unwrapShare(_ stanza: Stanza) throws -> KeyShare? {
+    guard let stanza = try ShareStanza(stanza), stanza.custodian == privateKey.fingerprint() else { return nil }
+    return try stanza.open(with: privateKey)
   }
 }

@@ -29,9 +29,11 @@ final class ArchiveFileReader {
     stage?.wait()
   }
 
-  /// Opens the payload with the first identity that fits.
-  func openPayload(with identities: [Identity]) throws -> TarReader {
-    let key = try Envelope.open(header, with: identities)
+  /// Opens the payload with the first identity that fits, or with enough custodian
+  /// shares (from the identities and from share files).
+  func openPayload(with identities: [Identity], shareFiles: [String] = []) throws -> TarReader {
+    let shares = try ShareExport.load(shareFiles, header: header, identities: identities)
+    let key = try Envelope.open(header, with: identities, shares: shares)
     let decryptor = try ChunkDecryptor(key: key, chunkSize: header.chunkSize, source: hashing,
                                        payloadOffset: Int64(headerLength))
     let plaintext = try ZstdDecompressor(source: decryptor)

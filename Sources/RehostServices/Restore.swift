@@ -15,6 +15,8 @@ public struct RestoreOptions {
   /// Bag serials the counted signatures must have recorded (nil: not checked).
   public var expectedBags: [String]?
   public var identities: [Identity]
+  /// Custodian share files (from `rehost share export`) for a k-of-n archive.
+  public var shareFiles: [String] = []
   /// Replace a non-empty target. The old content is swapped out only after the new
   /// content checked out, then deleted.
   public var force = false
@@ -60,7 +62,7 @@ public enum Restore {
     let facts = try SealFacts(fields: seal.statement)
     let reader = try ArchiveFileReader(path: options.archive)
     try Verify.checkRecipients(reader.header, facts)
-    let tar = try reader.openPayload(with: options.identities)
+    let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
 
     var notes = removeLeftovers(in: parent, name: name)
     let staging = parent + "/." + name + ".rehost-staging-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)

@@ -14,6 +14,8 @@ public struct SnapshotOptions {
   public var recipients: [PublicIdentity] = []
   /// Optional passphrase that also opens the archive.
   public var passphrase: [UInt8]?
+  /// k-of-n custodians: opening the archive takes `threshold` of these identities.
+  public var custodians: (threshold: Int, identities: [PublicIdentity])?
   /// The sealer's private identity (its Ed25519 key signs the seal).
   public var signer: PrivateIdentity
   public var label = ""
@@ -65,9 +67,27 @@ public enum Snapshot {
     if let passphrase = options.passphrase {
       recipients.append(PassphraseRecipient(passphrase: passphrase, logN: options.scryptLogN))
     }
+    if let (threshold, identities) = options.custodians {
+      guard recipients.isEmpty else {
+        throw RehostError(.usage, "--custodians cannot be combined with --recipient or --passphrase-file",
+                          hint: "a recipient or passphrase could open the archive alone, defeating dual control")
+      }
+      guard (1...identities.count).contains(threshold), identities.count <= 255 else {
+        throw RehostError(.usage, "\(threshold)-of-\(identities.count) custodians is impossible",
+                          hint: "give K-of-N with 1 <= K <= N and exactly N --custodian keys")
+      }
+      let keys = try identities.map { identity in
+        guard let key = identity.encryption else { throw RehostError(.key, "\(identity.path) has no X25519 encryption key") }
+        return key
+      }
+      guard Set(keys.map { $0.fingerprint() }).count == keys.count else {
+        throw RehostError(.usage, "the same custodian key is given twice", hint: "each custodian needs their own identity")
+      }
+      recipients.append(CustodianGroup(threshold: threshold, custodians: keys))
+    }
     guard !recipients.isEmpty else {
       throw RehostError(.usage, "no recipient: nobody could ever decrypt this archive",
-                        hint: "add --recipient NAME.pub (and/or --passphrase-file FILE)")
+                        hint: "add --recipient NAME.pub (and/or --passphrase-file FILE), or --custodians K-of-N with --custodian keys")
     }
     let sealPath = options.output + ".seal"
     for path in [options.output, sealPath] where FileManager.default.fileExists(atPath: path) {
@@ -97,7 +117,7 @@ public enum Snapshot {
       let facts = SealFacts(
         archiveName: URL(fileURLWithPath: options.output).lastPathComponent, archiveSHA256: hashed.digest(),
         archiveSize: hashed.byteCount, manifestSHA256: manifestSHA256, entries: totals.entries,
-        contentBytes: totals.bytes, recipients: recipients.map(\.sealDescription), label: options.label,
+        contentBytes: totals.bytes, recipients: recipients.flatMap(\.sealDescriptions), label: options.label,
         sources: sources.map(\.path), host: manifestHeader.host, created: manifestHeader.created,
         sealer: signingKey.fingerprint(), tool: toolVersion)
       var seal = Seal(statement: facts.fields())

@@ -14,6 +14,8 @@ public struct VerifyOptions {
   public var expectedBags: [String]?
   /// Keys and passphrase for a deep verify; none for the auditor's key-free check.
   public var identities: [Identity] = []
+  /// Custodian share files (from `rehost share export`) for a k-of-n archive.
+  public var shareFiles: [String] = []
 
   public init(archive: String, sealPath: String? = nil, policy: TrustPolicy) {
     self.archive = archive
@@ -51,7 +53,7 @@ public enum Verify {
     }
     try checkRecipients(reader.header, facts)
 
-    if options.identities.isEmpty {
+    if options.identities.isEmpty && options.shareFiles.isEmpty {
       let (sha256, size) = try reader.finish()
       try SealCheck.compare(facts, sha256: sha256, size: size)
       let chunks = try ChunkedStream.chunkCount(
@@ -59,7 +61,7 @@ public enum Verify {
       return VerifyReport(facts: facts, signatures: signatures, chunks: chunks, payload: nil)
     }
 
-    let tar = try reader.openPayload(with: options.identities)
+    let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
     let payload = try PayloadWalker(tar: tar, progress: progress).run(DiscardingHandler())
     let (sha256, size) = try reader.finish()
     try SealCheck.compare(facts, sha256: sha256, size: size)
@@ -71,9 +73,7 @@ public enum Verify {
 
   /// The seal names who can open the archive; the header must agree.
   static func checkRecipients(_ header: ArchiveHeader, _ facts: SealFacts) throws {
-    let inHeader = header.stanzas.map { s in
-      s.type == X25519Recipient.stanzaType ? "x25519 \(s.arguments.first ?? "")" : "\(s.type) passphrase"
-    }
+    let inHeader = header.stanzas.map(\.sealDescription)
     guard inHeader == facts.recipients else {
       throw RehostError(.corrupt, "the archive's recipients (\(inHeader.joined(separator: "; "))) differ from the seal's (\(facts.recipients.joined(separator: "; ")))",
                         hint: "the archive is not the one sealed; use another copy")

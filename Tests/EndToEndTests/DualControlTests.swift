@@ -113,3 +113,91 @@ import Testing
     }
   }
 }
+
+/// k-of-n custodians: any k open, fewer do not, a wrong share is named.
+@Suite(.serialized) struct CustodianTests {
+  static func prepared() throws -> Sandbox {
+    let box = try Sandbox()
+    try box.keygen("operator", "alice", "bob", "carol", "dave")
+    try box.makeSampleCA(at: "srv/ca")
+    let snap = try box.rehost("snapshot", "srv/ca", "--out", "ca.rehost", "--custodians", "2-of-3",
+                              "--custodian", "alice.pub", "--custodian", "bob.pub", "--custodian", "carol.pub", "--sign", "operator.key")
+    #expect(snap.status == 0, "\(snap.output)")
+    return box
+  }
+
+  @Test func anyTwoOfThreeRestoreAndOneDoesNot() throws {
+    let box = try Self.prepared()
+    let seal = String(decoding: try box.read("ca.rehost.seal"), as: UTF8.self)
+    #expect(seal.components(separatedBy: "Recipient: share 2-of-3 x25519 ").count == 4)
+    let inspect = try box.rehost("inspect", "ca.rehost")
+    #expect(inspect.stdout.contains("custodian share 3 of a 2-of-3 split"), "\(inspect.stdout)")
+    for (i, pair) in [["alice", "bob"], ["alice", "carol"], ["bob", "carol"], ["carol", "alice", "bob"]].enumerated() {
+      let out = "out\(i)"
+      let r = try box.rehost(["restore", "ca.rehost", "--to", out, "--trust", "operator.pub"] + pair.flatMap { ["--identity", "\($0).key"] })
+      #expect(r.status == 0, "\(pair): \(r.output)")
+      #expect(try box.listing(box.path("srv/ca")) == box.listing(box.path("\(out)/ca")))
+    }
+    let one = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "bob.key", "--trust", "operator.pub")
+    #expect(one.status == 5, "\(one.output)")
+    #expect(one.stderr.contains("needs 2 of 3 custodians' shares; 1 present"), "\(one.stderr)")
+    try box.expectNothingRestored("x")
+    let outsider = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "dave.key", "--trust", "operator.pub")
+    #expect(outsider.status == 5, "\(outsider.output)")
+    try box.expectNothingRestored("x")
+    let deep = try box.rehost("verify", "ca.rehost", "--trust", "operator.pub", "--identity", "alice.key", "--identity", "carol.key")
+    #expect(deep.status == 0, "\(deep.output)")
+  }
+
+  @Test func custodiansAwayFromTheMachineSendShareFiles() throws {
+    let box = try Self.prepared()
+    for name in ["alice", "carol"] {
+      let r = try box.rehost("share", "export", "ca.rehost", "--identity", "\(name).key", "--to", "operator.pub", "--out", "\(name).share")
+      #expect(r.status == 0, "\(r.output)")
+    }
+    try box.mustSh("test \"$(stat -c %a alice.share)\" = 600 && head -1 alice.share | grep -qx 'rehost-share/1'")
+    let restore = try box.rehost("restore", "ca.rehost", "--to", "out", "--identity", "operator.key", "--trust", "operator.pub",
+                                 "--share", "alice.share", "--share", "carol.share")
+    #expect(restore.status == 0, "\(restore.output)")
+    // One share file plus one custodian at the machine also works.
+    let mixed = try box.rehost("restore", "ca.rehost", "--to", "out2", "--identity", "operator.key", "--identity", "bob.key",
+                               "--trust", "operator.pub", "--share", "alice.share")
+    #expect(mixed.status == 0, "\(mixed.output)")
+    let short = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "operator.key", "--trust", "operator.pub", "--share", "alice.share")
+    #expect(short.status == 5 && short.stderr.contains("1 present"), "\(short.output)")
+    try box.expectNothingRestored("x")
+
+    // A tampered share file is named and refused before use.
+    try box.mustSh("c=$(sed -n 5p carol.share | cut -c1); if [ \"$c\" = A ]; then n=B; else n=A; fi; sed \"5s/^./$n/\" carol.share > bad.share; ! cmp -s carol.share bad.share")
+    let tampered = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "operator.key", "--trust", "operator.pub",
+                                  "--share", "alice.share", "--share", "bad.share")
+    #expect(tampered.status == 5 && tampered.stderr.contains("share file bad.share"), "\(tampered.output)")
+    try box.expectNothingRestored("x")
+    // A share of another archive (same custodians) is refused by name.
+    #expect(try box.rehost("snapshot", "srv/ca", "--out", "b.rehost", "--custodians", "2-of-3", "--custodian", "alice.pub",
+                           "--custodian", "bob.pub", "--custodian", "carol.pub", "--sign", "operator.key").status == 0)
+    #expect(try box.rehost("share", "export", "b.rehost", "--identity", "carol.key", "--to", "operator.pub", "--out", "other.share").status == 0)
+    let foreign = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "operator.key", "--trust", "operator.pub",
+                                 "--share", "alice.share", "--share", "other.share")
+    #expect(foreign.status == 5 && foreign.stderr.contains("share file other.share is for another archive"), "\(foreign.output)")
+    try box.expectNothingRestored("x")
+    // A share exported to someone else cannot be used by the operator.
+    #expect(try box.rehost("share", "export", "ca.rehost", "--identity", "bob.key", "--to", "dave.pub", "--out", "dave.share").status == 0)
+    let misdirected = try box.rehost("restore", "ca.rehost", "--to", "x", "--identity", "operator.key", "--trust", "operator.pub",
+                                     "--share", "alice.share", "--share", "dave.share")
+    #expect(misdirected.status == 5 && misdirected.stderr.contains("not to any --identity given"), "\(misdirected.output)")
+  }
+
+  @Test func custodiansCannotBeMixedWithSoloRecipients() throws {
+    let box = try Sandbox()
+    try box.keygen("operator", "alice", "bob")
+    try box.mustSh("mkdir d && echo 1 > d/f")
+    let mixed = try box.rehost("snapshot", "d", "--out", "a.rehost", "--custodians", "2-of-2", "--custodian", "alice.pub",
+                               "--custodian", "bob.pub", "--recipient", "operator.pub", "--sign", "operator.key")
+    #expect(mixed.status == 2 && mixed.stderr.contains("defeating dual control"), "\(mixed.output)")
+    let count = try box.rehost("snapshot", "d", "--out", "a.rehost", "--custodians", "2-of-3", "--custodian", "alice.pub",
+                               "--custodian", "bob.pub", "--sign", "operator.key")
+    #expect(count.status == 2, "\(count.output)")
+    #expect(!box.exists("a.rehost"))
+  }
+}

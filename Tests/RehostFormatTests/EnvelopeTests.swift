@@ -1,6 +1,6 @@
 import RehostBase
 import RehostCrypto
-import RehostFormat
+@testable import RehostFormat
 import Testing
 
 @Suite struct EnvelopeTests {
@@ -63,5 +63,25 @@ import Testing
     ] {
       #expect { _ = try ArchiveHeader.read(from: MemorySource(bad)) } throws: { ($0 as? RehostError)?.kind == .corrupt }
     }
+  }
+}
+
+@Suite struct CustodianEnvelopeTests {
+  @Test func aWrongShareValueIsRejectedByNameBeforeUse() throws {
+    let keys = try (0..<3).map { _ in try AsymmetricKey.generate(.x25519) }
+    let publics = try keys.map { try AsymmetricKey.publicKey(.x25519, raw: $0.rawPublicKey()) }
+    let (header, payloadKey) = try Envelope.seal(to: [CustodianGroup(threshold: 2, custodians: publics)])
+    let alice = X25519Identity(privateKey: keys[0]), bob = X25519Identity(privateKey: keys[1])
+    #expect(try Envelope.open(header, with: [alice, bob]) == payloadKey)
+    let bobShare = try #require(try header.stanzas.compactMap { try bob.unwrapShare($0) }.first)
+    #expect(try Envelope.open(header, with: [alice], shares: [bobShare]) == payloadKey)
+    var value = bobShare.share.value
+    value[7] ^= 0x20
+    let forged = KeyShare(share: Shamir.Share(index: bobShare.share.index, value: value), threshold: 2, total: 3, custodian: bobShare.custodian)
+    #expect { try Envelope.open(header, with: [alice], shares: [forged]) } throws: { error in
+      let e = error as? RehostError
+      return e?.kind == .key && e?.message.contains("share 2") == true
+    }
+    #expect { try Envelope.open(header, with: [bob]) } throws: { ($0 as? RehostError)?.message.contains("1 present") == true }
   }
 }

@@ -59,7 +59,7 @@ import Testing
     let facts = SealFacts(
       archiveName: "hostile.rehost", archiveSHA256: hashed.digest(), archiveSize: hashed.byteCount,
       manifestSHA256: String(repeating: "0", count: 64), entries: entries.count, contentBytes: 0,
-      recipients: [recipient.sealDescription], label: "", sources: ["/srv/ca"], host: "evil", created: "now",
+      recipients: recipient.sealDescriptions, label: "", sources: ["/srv/ca"], host: "evil", created: "now",
       sealer: sealer.fingerprint(), tool: "test")
     var seal = Seal(statement: facts.fields())
     try seal.sign(role: "sealer", key: sealer, time: "now")

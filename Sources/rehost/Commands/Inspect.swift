@@ -31,6 +31,8 @@ extension Rehost {
         switch stanza.type {
         case X25519Recipient.stanzaType: print("  recipient x25519 key \(stanza.arguments.first ?? "?")")
         case PassphraseRecipient.stanzaType: print("  recipient passphrase (scrypt, N = 2^\(stanza.arguments.last ?? "?"))")
+        case CustodianGroup.stanzaType:
+          print("  custodian share \(stanza.arguments.dropFirst().first ?? "?") of a \(stanza.arguments.first ?? "?") split, key \(stanza.arguments.dropFirst(2).first ?? "?")")
         default: print("  recipient \(stanza.type) (unknown to this version)")
         }
       }

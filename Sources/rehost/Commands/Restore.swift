@@ -21,6 +21,9 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Decrypt with this private key (repeatable).", valueName: "NAME.key"))
     var identity: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("A custodian's share file, exported to your --identity (repeatable).", valueName: "FILE"))
+    var share: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
     var keyPassphraseFile: String?
 
@@ -41,6 +44,7 @@ extension Rehost {
         keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
       var options = RestoreOptions(archive: archive, target: to, policy: try trust.trustPolicy(), identities: identities)
       options.sealPath = trust.seal
+      options.shareFiles = share
       options.expectedBags = trust.expectedBags
       options.force = force
       let progress = TerminalProgress(verb: "restore")

@@ -21,6 +21,12 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Also encrypt to the passphrase in this file.", valueName: "FILE"))
     var passphraseFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("Split the key so that K of the N --custodian identities are needed to open.", valueName: "K-of-N"))
+    var custodians: String?
+
+    @Option(name: .long, help: ArgumentHelp("A custodian of a --custodians K-of-N archive (repeatable, N times).", valueName: "NAME.pub"))
+    var custodian: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Sign the seal with this identity.", valueName: "NAME.key"))
     var sign: String
 
@@ -42,7 +48,22 @@ extension Rehost {
     @Flag(name: .long, help: "Print nothing on success (for cron).")
     var quiet = false
 
+    /// K from "K-of-N", checked against the --custodian count.
+    private func threshold() throws -> Int? {
+      guard let custodians else {
+        if !custodian.isEmpty { throw ValidationError("--custodian needs --custodians K-of-N") }
+        return nil
+      }
+      let parts = custodians.split(separator: "-").map(String.init)
+      guard parts.count == 3, parts[1] == "of", let k = Int(parts[0]), let n = Int(parts[2]), (1...n).contains(k) else {
+        throw ValidationError("--custodians takes K-of-N, such as 2-of-3")
+      }
+      guard custodian.count == n else { throw ValidationError("--custodians \(custodians) needs exactly \(n) --custodian keys, not \(custodian.count)") }
+      return k
+    }
+
     func validate() throws {
+      _ = try threshold()
       guard [4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24].contains(chunkSize) else {
         throw ValidationError("--chunk-size must be a power of two from 4096 to 16777216")
       }
@@ -57,6 +78,7 @@ extension Rehost {
       var options = SnapshotOptions(sources: paths, output: out, signer: signer)
       options.recipients = try recipient.map(KeyFiles.readPublic)
       options.passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
+      if let k = try threshold() { options.custodians = (k, try custodian.map(KeyFiles.readPublic)) }
       options.label = label
       options.excludes = exclude
       options.chunkSize = chunkSize

@@ -21,6 +21,9 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Deep verify with this private key (repeatable).", valueName: "NAME.key"))
     var identity: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("A custodian's share file, exported to your --identity (repeatable).", valueName: "FILE"))
+    var share: [String] = []
+
     @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
     var keyPassphraseFile: String?
 
@@ -30,9 +33,11 @@ extension Rehost {
     func run() throws {
       var options = VerifyOptions(archive: archive, sealPath: trust.seal, policy: try trust.trustPolicy())
       options.expectedBags = trust.expectedBags
+      options.shareFiles = share
       options.identities = try Secrets.decryptionIdentities(
         keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
       let progress = options.identities.isEmpty ? nil : TerminalProgress(verb: "verify")
+      if !share.isEmpty && identity.isEmpty { throw ValidationError("--share needs the --identity the shares were exported to") }
       let report = try RehostServices.Verify.run(options, progress: progress)
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
