@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 SWIFT  ?= swift
-DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev pkg-config zstd openssl python3
+DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev pkg-config zstd openssl python3 python3-pip
 BENCH_DEBS := age time
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -20,6 +20,10 @@ deps:
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# bagit-python, the Library of Congress BagIt validator, checks our bags in the tests.
+	@# (Debian's own python3 refuses pip installs without --break-system-packages, PEP 668.)
+	@python3 -c 'import bagit' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check bagit \
+	  || python3 -m pip install -q --disable-pip-version-check --break-system-packages bagit
 
 setup: deps build
 

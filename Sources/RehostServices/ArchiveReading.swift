@@ -112,11 +112,14 @@ public struct PayloadSummary: Sendable {
 final class PayloadWalker {
   private let tar: TarReader
   private let progress: ProgressObserver?
+  private let manifestCopy: ByteSink?
   private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
-  init(tar: TarReader, progress: ProgressObserver?) {
+  /// - Parameter manifestCopy: receives the archive's stored manifest as it is read.
+  init(tar: TarReader, progress: ProgressObserver?, manifestCopy: ByteSink? = nil) {
     self.tar = tar
     self.progress = progress
+    self.manifestCopy = manifestCopy
   }
 
   deinit { buffer.deallocate() }
@@ -144,6 +147,7 @@ final class PayloadWalker {
         try copyData { chunk in
           storedHash.update(chunk)
           try stored.write(chunk)
+          try manifestCopy?.write(chunk)
         }
         continue
       }

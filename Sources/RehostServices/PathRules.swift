@@ -1,4 +1,5 @@
 import RehostBase
+import RehostFormat
 import RehostStorage
 
 /// What an archive entry may name: nothing that lands outside the restore directory.
@@ -21,7 +22,7 @@ final class PathRules {
     }
     if entry.fileType == .symlink, let target = entry.symlink {
       guard !target.hasPrefix("/") else { throw Self.refuse("symlink \(path) -> \(target) points to an absolute path") }
-      guard resolve(link: path, target: target, followLinks: false) else {
+      guard ArchivePaths.resolve(link: path, target: target) != nil else {
         throw Self.refuse("symlink \(path) -> \(target) points outside the restore directory")
       }
       symlinks[path] = target
@@ -30,7 +31,7 @@ final class PathRules {
 
   /// Resolves every symlink through the others; call once all entries are seen.
   func checkSymlinkChains() throws {
-    for (path, target) in symlinks where !resolve(link: path, target: target, followLinks: true) {
+    for (path, target) in symlinks where ArchivePaths.resolve(link: path, target: target, through: symlinks) == nil {
       throw Self.refuse("symlink \(path) -> \(target) leads outside the restore directory through other symlinks, or loops")
     }
   }
@@ -43,31 +44,6 @@ final class PathRules {
         throw Self.refuse("\(what) would be written through the archive's symlink \(prefix) -> \(target)")
       }
     }
-  }
-
-  /// Walks `target` from the link's directory; false if it climbs above the root, meets
-  /// an absolute target, or (following links) takes more than 40 hops.
-  private func resolve(link: String, target: String, followLinks: Bool) -> Bool {
-    var current = link.split(separator: "/").dropLast().map(String.init)
-    var pending = target.split(separator: "/").map(String.init)
-    var hops = 0
-    while !pending.isEmpty {
-      let component = pending.removeFirst()
-      if component == "." { continue }
-      if component == ".." {
-        if current.isEmpty { return false }
-        current.removeLast()
-        continue
-      }
-      current.append(component)
-      if followLinks, let next = symlinks[current.joined(separator: "/")] {
-        hops += 1
-        if hops > 40 || next.hasPrefix("/") { return false }
-        current.removeLast()
-        pending = next.split(separator: "/").map(String.init) + pending
-      }
-    }
-    return true
   }
 
   private static func checkRelative(_ path: String, what: String) throws {

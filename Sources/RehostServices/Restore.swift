@@ -20,6 +20,8 @@ public struct RestoreOptions {
   /// Replace a non-empty target. The old content is swapped out only after the new
   /// content checked out, then deleted.
   public var force = false
+  /// Lay the target out as a BagIt bag: the tree under DIR/data, tag files beside it.
+  public var bagit = false
 
   public init(archive: String, target: String, policy: TrustPolicy, identities: [Identity]) {
     self.archive = archive
@@ -70,12 +72,16 @@ public enum Restore {
     let cleanup = InterruptCleanup.shared.register { try? removeTree(staging) }
     defer { InterruptCleanup.shared.unregister(cleanup) }
     do {
-      let handler = ExtractingHandler(root: staging, writer: DiskWriter(restoreOwners: geteuid() == 0))
-      let payload = try PayloadWalker(tar: tar, progress: progress).run(handler)
+      let root = options.bagit ? staging + "/data" : staging
+      if options.bagit, mkdir(root, 0o755) != 0 { throw SystemError.io("create", root) }
+      let manifest = try SpoolFile()
+      let handler = ExtractingHandler(root: root, writer: DiskWriter(restoreOwners: geteuid() == 0))
+      let payload = try PayloadWalker(tar: tar, progress: progress, manifestCopy: manifest).run(handler)
       let (sha256, size) = try reader.finish()
       try SealCheck.compare(facts, sha256: sha256, size: size)
       try SealCheck.compare(facts, payload: payload)
       try handler.writer.close()
+      if options.bagit { try BagTags.write(into: staging, facts: facts, manifest: manifest) }
       chmod(staging, 0o755 & ~currentUmask())
       if let replaced = try commit(staging: staging, target: target, state: targetState) {
         notes.append("the previous content of \(target) was replaced")

@@ -201,3 +201,45 @@ import Testing
     #expect(!box.exists("a.rehost"))
   }
 }
+
+/// Evidence checkable with tools we did not write: sha256sum -c and bagit-python.
+@Suite struct EvidenceTests {
+  @Test func restoredTreePassesSha256sumAndBagitAndOneFlippedByteFailsBoth() throws {
+    let box = try Sandbox()
+    try box.keygen("operator", "custodian")
+    try box.mustSh("""
+      set -e
+      '\(packageRoot)/scripts/make-sample-ca.sh' srv/ca >/dev/null
+      cd srv/ca && ln -s certs/ca.cert.pem root.pem && ln intermediate/certs/ca.cert.pem intermediate/hard.pem
+      ln -s intermediate/certs certs-link && printf 'odd name\\n' > 'with space %25.txt'
+      """)
+    #expect(try box.rehost("snapshot", "srv/ca", "--out", "ca.rehost", "--recipient", "custodian.pub", "--sign", "operator.key").status == 0)
+
+    // sha256sum -c against a plain restore.
+    #expect(try box.rehost("restore", "ca.rehost", "--to", "plain", "--identity", "custodian.key", "--trust", "operator.pub").status == 0)
+    let export = try box.rehost("manifest", "export", "ca.rehost", "--identity", "custodian.key", "--format", "sha256sum", "--out", "ca.sha256")
+    #expect(export.status == 0, "\(export.output)")
+    let sums = String(decoding: try box.read("ca.sha256"), as: UTF8.self)
+    #expect(sums.contains("  ca/root.pem\n") && sums.contains("  ca/intermediate/hard.pem\n"), "\(sums)")
+    #expect(!sums.contains("certs-link"))
+    try box.mustSh("cd plain && sha256sum --quiet -c ../ca.sha256")
+    let stdout = try box.rehost("manifest", "export", "ca.rehost", "--identity", "custodian.key", "--format", "sha256sum")
+    #expect(stdout.stdout == sums)
+
+    // restore --bagit makes a bag that bagit-python validates.
+    let bag = try box.rehost("restore", "ca.rehost", "--to", "bag", "--identity", "custodian.key", "--trust", "operator.pub", "--bagit")
+    #expect(bag.status == 0, "\(bag.output)")
+    try box.mustSh("test -f bag/data/ca/index.txt && grep -q '^Rehost-Archive-SHA256: ' bag/bag-info.txt")
+    try box.mustSh("python3 -m bagit --validate bag 2>&1")
+    // The exported tag files describe a bag around the plain restore too.
+    #expect(try box.rehost("manifest", "export", "ca.rehost", "--identity", "custodian.key", "--format", "bagit", "--out", "bag2").status == 0)
+    try box.mustSh("mv plain bag2/data && python3 -m bagit --validate bag2 2>&1 && cmp bag/manifest-sha256.txt bag2/manifest-sha256.txt")
+
+    // One flipped byte in the restored tree: both tools fail.
+    try box.mustSh("printf 'X' | dd of=bag2/data/ca/intermediate/index.txt bs=1 seek=3 conv=notrunc 2>/dev/null")
+    #expect(try box.sh("cd bag2/data && sha256sum --quiet -c ../../ca.sha256").status != 0)
+    #expect(try box.sh("python3 -m bagit --validate bag2").status != 0)
+    try box.mustSh("printf 'X' | dd of=bag/data/ca/serial bs=1 seek=0 conv=notrunc 2>/dev/null")
+    #expect(try box.sh("python3 -m bagit --validate bag").status != 0)
+  }
+}

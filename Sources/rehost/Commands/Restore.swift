@@ -35,6 +35,9 @@ extension Rehost {
     @Flag(name: .long, help: "Replace a non-empty DIR (swapped atomically once the new tree checked out).")
     var force = false
 
+    @Flag(name: .long, help: "Lay DIR out as a BagIt bag: the tree in DIR/data, with bagit.txt, bag-info.txt, manifest-sha256.txt.")
+    var bagit = false
+
     func validate() throws {
       if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
     }
@@ -47,13 +50,14 @@ extension Rehost {
       options.shareFiles = share
       options.expectedBags = trust.expectedBags
       options.force = force
+      options.bagit = bagit
       let progress = TerminalProgress(verb: "restore")
       let report = try RehostServices.Restore.run(options, progress: progress)
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
       for note in report.notes { print("note: \(note)") }
       let t = report.payload.totals
-      print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(report.target)")
+      print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(report.target)\(bagit ? "/data (a BagIt bag)" : "")")
       print("checked: seal, every chunk, every entry against the manifest, archive SHA-256 \(report.facts.archiveSHA256)")
     }
   }

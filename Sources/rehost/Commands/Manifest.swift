@@ -1,0 +1,65 @@
+import ArgumentParser
+import RehostServices
+
+extension RehostServices.ManifestExporter.Format: ExpressibleByArgument {}
+
+extension Rehost {
+  struct Manifest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Export an archive's manifest for checking a restored tree with standard tools.",
+      subcommands: [Export.self])
+
+    struct Export: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Write the manifest as a `sha256sum -c` list or as BagIt tag files.",
+        discussion: """
+          Reads the whole archive with your key (every chunk and entry is checked on the way). \
+          sha256sum: paths are relative to the restore directory, so run `cd DIR && sha256sum -c FILE`. \
+          bagit: writes bagit.txt, bag-info.txt (the seal's facts) and manifest-sha256.txt into \
+          --out DIR; put the restored tree in DIR/data (or use `rehost restore --bagit`).
+          """)
+
+      @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
+      var archive: String
+
+      @Option(name: .long, help: ArgumentHelp("Decrypt with this private key (repeatable).", valueName: "NAME.key"))
+      var identity: [String] = []
+
+      @Option(name: .long, help: ArgumentHelp("A custodian's share file (repeatable).", valueName: "FILE"))
+      var share: [String] = []
+
+      @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
+      var keyPassphraseFile: String?
+
+      @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
+      var passphraseFile: String?
+
+      @Option(name: .long, help: "sha256sum or bagit.")
+      var format: RehostServices.ManifestExporter.Format
+
+      @Option(name: .long, help: ArgumentHelp("sha256sum: the file (default: standard output); bagit: the bag directory.", valueName: "PATH"))
+      var out: String?
+
+      @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
+      var seal: String?
+
+      func validate() throws {
+        if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
+        if format == .bagit && out == nil { throw ValidationError("--format bagit needs --out DIR") }
+      }
+
+      func run() throws {
+        let identities = try Secrets.decryptionIdentities(
+          keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+        var options = RehostServices.ManifestExporter.Options(archive: archive, identities: identities, format: format, output: out)
+        options.shareFiles = share
+        options.sealPath = seal
+        if let text = try RehostServices.ManifestExporter.run(options) {
+          print(text, terminator: "")
+        } else {
+          Console.error("wrote \(format == .bagit ? "BagIt tag files into " : "")\(out!)")
+        }
+      }
+    }
+  }
+}
