@@ -22,17 +22,11 @@ extension Rehost {
       @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
       var archive: String
 
-      @Option(name: .long, help: ArgumentHelp("Decrypt with this private key (repeatable).", valueName: "NAME.key"))
-      var identity: [String] = []
 
-      @Option(name: .long, help: ArgumentHelp("A custodian's share file (repeatable).", valueName: "FILE"))
-      var share: [String] = []
 
-      @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
-      var keyPassphraseFile: String?
 
-      @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
-      var passphraseFile: String?
+
+      @OptionGroup(title: "Keys") var keys: DecryptionOptions
 
       @Option(name: .long, help: "sha256sum or bagit.")
       var format: RehostServices.ManifestExporter.Format
@@ -44,15 +38,14 @@ extension Rehost {
       var seal: String?
 
       func validate() throws {
-        if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
+        if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
         if format == .bagit && out == nil { throw ValidationError("--format bagit needs --out DIR") }
       }
 
       func run() throws {
-        let identities = try Secrets.decryptionIdentities(
-          keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+        let identities = try keys.identities()
         var options = RehostServices.ManifestExporter.Options(archive: archive, identities: identities, format: format, output: out)
-        options.shareFiles = share
+        options.shareFiles = keys.share
         options.sealPath = seal
         if let text = try RehostServices.ManifestExporter.run(options) {
           print(text, terminator: "")

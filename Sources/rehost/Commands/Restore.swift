@@ -18,19 +18,13 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("The directory to restore into (created; must be empty unless --force).", valueName: "DIR"))
     var to: String
 
-    @Option(name: .long, help: ArgumentHelp("Decrypt with this private key (repeatable).", valueName: "NAME.key"))
-    var identity: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A custodian's share file, exported to your --identity (repeatable).", valueName: "FILE"))
-    var share: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
-    var keyPassphraseFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
-    var passphraseFile: String?
 
     @OptionGroup var trust: TrustOptions
+
+    @OptionGroup(title: "Keys") var keys: DecryptionOptions
 
     @Flag(name: .long, help: "Replace a non-empty DIR (swapped atomically once the new tree checked out).")
     var force = false
@@ -39,15 +33,14 @@ extension Rehost {
     var bagit = false
 
     func validate() throws {
-      if identity.isEmpty && passphraseFile == nil { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
+      if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
     }
 
     func run() throws {
-      let identities = try Secrets.decryptionIdentities(
-        keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+      let identities = try keys.identities()
       var options = RestoreOptions(archive: archive, target: to, policy: try trust.trustPolicy(), identities: identities)
       options.sealPath = trust.seal
-      options.shareFiles = share
+      options.shareFiles = keys.share
       options.expectedBags = trust.expectedBags
       options.force = force
       options.bagit = bagit

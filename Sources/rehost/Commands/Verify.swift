@@ -18,26 +18,18 @@ extension Rehost {
 
     @OptionGroup var trust: TrustOptions
 
-    @Option(name: .long, help: ArgumentHelp("Deep verify with this private key (repeatable).", valueName: "NAME.key"))
-    var identity: [String] = []
+    @OptionGroup(title: "Deep verify") var keys: DecryptionOptions
 
-    @Option(name: .long, help: ArgumentHelp("A custodian's share file, exported to your --identity (repeatable).", valueName: "FILE"))
-    var share: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys.", valueName: "FILE"))
-    var keyPassphraseFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("Deep verify with the archive passphrase in this file.", valueName: "FILE"))
-    var passphraseFile: String?
+
 
     func run() throws {
       var options = VerifyOptions(archive: archive, sealPath: trust.seal, policy: try trust.trustPolicy())
       options.expectedBags = trust.expectedBags
-      options.shareFiles = share
-      options.identities = try Secrets.decryptionIdentities(
-        keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+      options.shareFiles = keys.share
+      options.identities = try keys.identities()
       let progress = options.identities.isEmpty ? nil : TerminalProgress(verb: "verify")
-      if !share.isEmpty && identity.isEmpty { throw ValidationError("--share needs the --identity the shares were exported to") }
       let report = try RehostServices.Verify.run(options, progress: progress)
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
