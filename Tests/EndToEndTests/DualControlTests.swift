@@ -243,3 +243,44 @@ import Testing
     #expect(try box.sh("python3 -m bagit --validate bag").status != 0)
   }
 }
+
+/// Custodians type their passphrases in turn at the restoring terminal.
+@Suite struct TerminalPromptTests {
+  @Test func eachCustodianIsAskedForTheirPassphraseInTurn() throws {
+    let box = try Sandbox()
+    try box.mustSh("printf 'alice pass\\n' > a.pw && printf 'bob pass\\n' > b.pw")
+    for (name, pw) in [("alice", "a.pw"), ("bob", "b.pw")] {
+      #expect(try box.rehost("keygen", "--out", name, "--passphrase-file", pw).status == 0)
+    }
+    try box.keygen("operator")
+    try box.mustSh("mkdir d && echo secret > d/f")
+    #expect(try box.rehost("snapshot", "d", "--out", "a.rehost", "--custodians", "2-of-2", "--custodian", "alice.pub",
+                           "--custodian", "bob.pub", "--sign", "operator.key").status == 0)
+    let script = packageRoot + "/Tests/EndToEndTests/Scripts/answer-prompts.py"
+    let answers = #"[["Passphrase for alice.key", "alice pass"], ["Passphrase for bob.key", "bob pass"]]"#
+    let r = try run("/usr/bin/env", ["python3", script, answers, "--", rehostBinary, "restore", "a.rehost", "--to", "out",
+                                     "--identity", "alice.key", "--identity", "bob.key", "--trust", "operator.pub"], cwd: box.dir)
+    #expect(r.status == 0, "\(r.output)")
+    #expect(r.stdout.components(separatedBy: "[answered]").count == 3, "\(r.stdout)")
+    #expect(!r.stdout.contains("alice pass"))  // not echoed
+    #expect(String(decoding: try box.read("out/d/f"), as: UTF8.self) == "secret\n")
+    let wrong = try run("/usr/bin/env", ["python3", script, #"[["Passphrase for alice.key", "nope"]]"#, "--", rehostBinary,
+                                         "restore", "a.rehost", "--to", "out2", "--identity", "alice.key", "--identity", "bob.key",
+                                         "--trust", "operator.pub"], cwd: box.dir)
+    #expect(wrong.status == 5 && wrong.stdout.contains("wrong passphrase"), "\(wrong.output)")
+    try box.expectNothingRestored("out2")
+  }
+
+  @Test func progressShowsOnATerminalOnly() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try box.mustSh("mkdir d && truncate -s 1G d/zeros")
+    let script = packageRoot + "/Tests/EndToEndTests/Scripts/answer-prompts.py"
+    let tty = try run("/usr/bin/env", ["python3", script, "[]", "--", rehostBinary, "snapshot", "d", "--out", "t.rehost",
+                                       "--recipient", "op.pub", "--sign", "op.key"], cwd: box.dir)
+    #expect(tty.status == 0, "\(tty.output)")
+    #expect(tty.stdout.contains("snapshot: ") && tty.stdout.contains("MiB/s"), "\(tty.stdout)")
+    let piped = try box.rehost("snapshot", "d", "--out", "p.rehost", "--recipient", "op.pub", "--sign", "op.key")
+    #expect(piped.status == 0 && !piped.stderr.contains("snapshot: "), "\(piped.output)")
+  }
+}
