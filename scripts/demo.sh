@@ -16,16 +16,27 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 step "1. A sample CA (OpenSSL root and issuing CA, keys in private/ with mode 0600)"
 "$here/make-sample-ca.sh" srv/ca
 
-step "2. Identities: the operator signs seals, the custodian can decrypt"
+step "2. Identities: the operator signs seals, the custodian can decrypt, the auditor witnesses"
 run "$rehost" keygen --out operator
 run "$rehost" keygen --out custodian
+run "$rehost" keygen --out auditor
 
 step "3. Snapshot: encrypted to the custodian, sealed by the operator"
 run "$rehost" snapshot srv/ca --out ca.rehost --recipient custodian.pub --sign operator.key --label "demo move"
 run cat ca.rehost.seal
 
-step "4. The auditor checks the seal and archive, without any decryption key"
-run "$rehost" verify ca.rehost --trust operator.pub
+step "4. The auditor witnesses the sealing, recording the bag's serial number"
+run "$rehost" seal sign ca.rehost --key auditor.key --role auditor --bag BAG-0042 --note "demo: disks bagged"
+cat > policy.txt <<'POLICY'
+trust operator.pub as sealer
+trust auditor.pub as auditor
+require sealer
+require auditor
+POLICY
+run cat policy.txt
+
+step "4b. On arrival: seal, policy (sealer and auditor both signed), bag serial, archive; no decryption key"
+run "$rehost" verify ca.rehost --policy policy.txt --expect-bag BAG-0042
 
 step "5. The same check with stock tools only: the README's auditor procedure, as written"
 sed -n '/<!-- auditor-procedure:begin -->/,/<!-- auditor-procedure:end -->/p' "$here/../README.md" \
@@ -33,10 +44,10 @@ sed -n '/<!-- auditor-procedure:begin -->/,/<!-- auditor-procedure:end -->/p' "$
 run env ARCHIVE=ca.rehost SEAL=ca.rehost.seal SIGNER=operator.pub K=1 bash -e auditor-procedure.sh
 
 step "6. Deep verify: the custodian decrypts every chunk and checks every entry"
-run "$rehost" verify ca.rehost --trust operator.pub --identity custodian.key
+run "$rehost" verify ca.rehost --policy policy.txt --identity custodian.key
 
 step "7. Restore into a new directory (staged, moved into place only when whole)"
-run "$rehost" restore ca.rehost --to restored --identity custodian.key --trust operator.pub
+run "$rehost" restore ca.rehost --to restored --identity custodian.key --policy policy.txt --expect-bag BAG-0042
 
 step "8. The restored tree equals the original"
 run diff -r srv/ca restored/ca
