@@ -10,3 +10,6 @@
 /* OPENSSL_free and BIO_get_mem_data are macros that do not import. */
 static inline void rehost_openssl_free(void *p) { OPENSSL_free(p); }
 static inline long rehost_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }
+#include <openssl/x509.h>
+#include <openssl/bn.h>
+#include <openssl/objects.h>

@@ -86,6 +86,6 @@ public enum KeyDerivation {
 /// A parameter name with a stable address. OSSL_PARAM keeps the name's pointer, and
 /// the imported `OSSL_*_PARAM_*` macros are Swift Strings whose C form lives only for
 /// one call, so they must not be used to build parameter arrays.
-private func paramName(_ name: StaticString) -> UnsafePointer<CChar> {
+func paramName(_ name: StaticString) -> UnsafePointer<CChar> {
   UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
 }

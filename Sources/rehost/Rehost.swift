@@ -18,7 +18,7 @@ struct Rehost: ParsableCommand {
       7 trust policy or expected bag serials not met.
       """,
     version: "0.1.0",
-    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self])
+    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self])
 
   static func main() {
     InterruptCleanup.shared.install()
@@ -37,7 +37,8 @@ struct Rehost: ParsableCommand {
       if code == .success {
         exit(withError: error)  // --help, --version
       }
-      Console.error(fullMessage(for: error))
+      let message = fullMessage(for: error)
+      if !message.isEmpty { Console.error(message) }
       Foundation.exit(code == .validationFailure ? ExitCodes.usage : code.rawValue)
     }
   }

@@ -1,0 +1,158 @@
+import COpenSSL
+import Glibc
+
+/// What a post-move check needs to know about a public key.
+public struct KeyFacts: Sendable, Equatable {
+  /// OpenSSL's name: "RSA", "EC", "ED25519", "DSA", ...
+  public let algorithm: String
+  public let bits: Int
+  /// RSA modulus as `openssl rsa -noout -modulus` prints it: upper-case hex, no leading zero.
+  public let rsaModulusHex: String?
+  /// RSA public exponent (nil if it does not fit 64 bits or the key is not RSA).
+  public let rsaExponent: UInt64?
+
+  /// The Debian weak-key fingerprint (openssl-blacklist): the last 20 hex digits of
+  /// SHA-1("Modulus=" + HEX + "\n"). nil for non-RSA keys.
+  public var debianFingerprint: String? { modulusLineSHA1.map { String($0.suffix(20)) } }
+
+  /// SHA-1 of the text "Modulus=" + HEX + "\n", in full (hex).
+  public var modulusLineSHA1: String? {
+    rsaModulusHex.map { Hex.encode(Digest.sha1(Array("Modulus=\($0)\n".utf8))) }
+  }
+}
+
+/// What a post-move check needs to know about a certificate.
+public struct CertificateFacts: Sendable, Equatable {
+  public let subject: String
+  public let issuer: String
+  public let notBefore: Int64
+  public let notAfter: Int64
+  /// e.g. "sha256WithRSAEncryption", "md5WithRSAEncryption".
+  public let signatureAlgorithm: String
+  public let key: KeyFacts?
+}
+
+/// One PEM block, identified.
+public enum PEMItem: Sendable, Equatable {
+  case privateKey(KeyFacts)
+  case publicKey(KeyFacts)
+  case certificate(CertificateFacts)
+  /// A passphrase-protected private key: cannot be inspected without the passphrase.
+  case encryptedPrivateKey
+  /// A PEM type we do not inspect (CRL, CSR, parameters...), by its label.
+  case other(String)
+  /// A block that claims a known type but does not parse.
+  case unreadable(String, reason: String)
+}
+
+/// Reads keys and certificates through OpenSSL, for the post-move checks.
+public enum KeyInspection {
+  /// Identifies every PEM block in `text`, with the 1-based line its BEGIN is on.
+  public static func inspect(pem text: String) -> [(line: Int, item: PEMItem)] {
+    var results: [(Int, PEMItem)] = []
+    var block: [Substring] = []
+    var startLine = 0
+    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+      if block.isEmpty {
+        if line.hasPrefix("-----BEGIN ") && line.hasSuffix("-----") { block = [line]; startLine = index + 1 }
+      } else {
+        block.append(line)
+        if line.hasPrefix("-----END ") {
+          let label = String(block[0].dropFirst(11).dropLast(5))
+          results.append((startLine, item(label: label, pem: block.joined(separator: "\n") + "\n")))
+          block = []
+        }
+      }
+    }
+    return results
+  }
+
+  static func item(label: String, pem: String) -> PEMItem {
+    var bytes = Array(pem.utf8)
+    return bytes.withUnsafeMutableBytes { raw -> PEMItem in
+      guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return .unreadable(label, reason: "out of memory") }
+      defer {
+        BIO_free(bio)
+        ERR_clear_error()
+      }
+      switch label {
+      case "ENCRYPTED PRIVATE KEY":
+        return .encryptedPrivateKey
+      case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY":
+        if pem.contains("Proc-Type: 4,ENCRYPTED") { return .encryptedPrivateKey }
+        guard let pkey = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in -1 }, nil) else {
+          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+        }
+        defer { EVP_PKEY_free(pkey) }
+        return .privateKey(keyFacts(pkey))
+      case "PUBLIC KEY":
+        guard let pkey = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
+          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+        }
+        defer { EVP_PKEY_free(pkey) }
+        return .publicKey(keyFacts(pkey))
+      case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
+        guard let cert = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else {
+          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+        }
+        defer { X509_free(cert) }
+        return .certificate(certificateFacts(cert))
+      default:
+        return .other(label)
+      }
+    }
+  }
+
+  static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {
+    let name = EVP_PKEY_get0_type_name(pkey).map { String(cString: $0) } ?? "unknown"
+    var modulus: String?
+    var exponent: UInt64?
+    if EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA {
+      var n: OpaquePointer?, e: OpaquePointer?
+      if EVP_PKEY_get_bn_param(pkey, paramName("n"), &n) == 1, let n, let hex = BN_bn2hex(n) {
+        var text = String(cString: hex)
+        rehost_openssl_free(hex)
+        // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
+        if text.hasPrefix("0") && text.count > 1 { text.removeFirst() }
+        modulus = text
+        BN_free(n)
+      }
+      if EVP_PKEY_get_bn_param(pkey, paramName("e"), &e) == 1, let e {
+        if BN_num_bits(e) <= 64 { exponent = UInt64(BN_get_word(e)) }
+        BN_free(e)
+      }
+    }
+    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: modulus, rsaExponent: exponent)
+  }
+
+  static func certificateFacts(_ cert: OpaquePointer) -> CertificateFacts {
+    func name(_ n: OpaquePointer?) -> String {
+      guard let n, let text = X509_NAME_oneline(n, nil, 0) else { return "" }
+      defer { rehost_openssl_free(text) }
+      return String(cString: text)
+    }
+    func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64 {
+      var tm = Glibc.tm()
+      guard let t, ASN1_TIME_to_tm(t, &tm) == 1 else { return 0 }
+      return Int64(timegm(&tm))
+    }
+    let nid = X509_get_signature_nid(cert)
+    let key = X509_get0_pubkey(cert).map { keyFacts($0) }
+    return CertificateFacts(
+      subject: name(X509_get_subject_name(cert)), issuer: name(X509_get_issuer_name(cert)),
+      notBefore: seconds(X509_get0_notBefore(cert)), notAfter: seconds(X509_get0_notAfter(cert)),
+      signatureAlgorithm: OBJ_nid2ln(nid).map { String(cString: $0) } ?? "unknown", key: key)
+  }
+}
+
+/// Digests other than SHA-256, for fingerprint formats that name them.
+public enum Digest {
+  /// SHA-1, only for legacy fingerprints (Debian's blacklists); never for security.
+  public static func sha1(_ bytes: [UInt8]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 20)
+    var length: UInt32 = 0
+    EVP_Digest(bytes, bytes.count, &out, &length, EVP_sha1(), nil)
+    return out
+  }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import RehostBase
+import RehostCrypto
+
+/// What `rehost check` looks at and with which lists.
+public struct CheckOptions: Sendable {
+  public var paths: [String]
+  public var blocklistDirectories: [String] = []
+  /// Also load lists from the standard install places when present.
+  public var useStandardBlocklists = true
+  /// Certificates expiring within this many days are a warning.
+  public var expiryWarningDays = 30
+  /// "Now", in seconds since the epoch (tests pin it).
+  public var now = Int64(Date().timeIntervalSince1970)
+
+  public init(paths: [String]) { self.paths = paths }
+}
+
+public struct CheckReport: Sendable {
+  /// Most severe first.
+  public let findings: [Finding]
+  public let filesScanned: Int
+  public let keys: Int
+  public let certificates: Int
+  /// Key sizes covered by a Debian blocklist, with their entry counts.
+  public let blocklists: [Int: Int]
+}
+
+/// Post-move checks of keys and certificates found in files: Debian weak keys
+/// (CVE-2008-0166), RSA size and exponent, certificate validity and signature hash.
+public enum Checks {
+  public static func run(_ options: CheckOptions) throws -> CheckReport {
+    var blocklist = DebianBlocklist()
+    for dir in options.blocklistDirectories { try blocklist.load(directory: dir) }
+    if options.useStandardBlocklists {
+      for dir in DebianBlocklist.standardDirectories where FileManager.default.fileExists(atPath: dir) {
+        try blocklist.load(directory: dir)
+      }
+    }
+    let scan = Scan(blocklist: blocklist, options: options)
+    for path in options.paths {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw RehostError(.usage, "\(path) does not exist", hint: "check the path")
+      }
+      if isDirectory.boolValue {
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        while let relative = enumerator?.nextObject() as? String {
+          try scan.file(path + "/" + relative)
+        }
+      } else {
+        try scan.file(path)
+      }
+    }
+    return scan.report()
+  }
+}
+
+/// The state of one run: findings so far, counts, sizes no list covered.
+final class Scan {
+  let blocklist: DebianBlocklist
+  let options: CheckOptions
+  var findings: [Finding] = []
+  var files = 0, keys = 0, certificates = 0
+  var uncoveredSizes = Set<Int>()
+
+  init(blocklist: DebianBlocklist, options: CheckOptions) {
+    self.blocklist = blocklist
+    self.options = options
+  }
+
+  func file(_ path: String) throws {
+    var st = stat()
+    guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 4 << 20,
+          let data = FileManager.default.contents(atPath: path) else { return }
+    let text = String(decoding: data, as: UTF8.self)
+    guard text.contains("-----BEGIN ") else { return }
+    files += 1
+    for (line, item) in KeyInspection.inspect(pem: text) {
+      func add(_ severity: Finding.Severity, _ subject: String, _ problem: String, _ action: String) {
+        findings.append(Finding(severity: severity, file: path, line: line, subject: subject, problem: problem, action: action))
+      }
+      switch item {
+      case .privateKey(let key):
+        keys += 1
+        check(key, subject: "\(key.algorithm)-\(key.bits) private key", add)
+      case .publicKey(let key):
+        keys += 1
+        check(key, subject: "\(key.algorithm)-\(key.bits) public key", add)
+      case .certificate(let cert):
+        certificates += 1
+        check(cert, add)
+      case .encryptedPrivateKey:
+        keys += 1
+        add(.info, "encrypted private key", "cannot inspect without its passphrase",
+            "its certificate, if found, is checked; to check the key itself, decrypt a copy and run the check on it")
+      case .unreadable(let label, let reason):
+        add(.warning, label.lowercased(), "cannot be read: \(reason)", "check whether the file is damaged")
+      case .other:
+        break
+      }
+    }
+  }
+
+  func check(_ key: KeyFacts, subject: String, _ add: (Finding.Severity, String, String, String) -> Void) {
+    guard key.algorithm == "RSA", let fingerprint = key.debianFingerprint else { return }
+    switch blocklist.contains(fingerprint: fingerprint, bits: key.bits) {
+    case true?:
+      add(.error, subject, "Debian weak key (CVE-2008-0166): its modulus is on Debian's list (fingerprint \(fingerprint))",
+          "treat the private key as public: revoke every certificate for it, and replace it with a key made on a sound system")
+    case false?:
+      break
+    case nil:
+      uncoveredSizes.insert(key.bits)
+    }
+    if key.bits < 1024 {
+      add(.error, subject, "\(key.bits)-bit RSA is broken", "replace it with a key of at least 2048 bits")
+    } else if key.bits < 2048 {
+      add(.warning, subject, "\(key.bits)-bit RSA is below today's minimum of 2048 bits", "plan its replacement with a 2048-bit or larger key")
+    }
+    switch key.rsaExponent {
+    case nil:
+      add(.warning, subject, "unusually large public exponent", "check how the key was made; use e = 65537")
+    case let e? where e == 1 || e % 2 == 0:
+      add(.error, subject, "public exponent \(e) makes RSA insecure or invalid", "replace the key (use e = 65537)")
+    case let e? where e < 65537:
+      add(.warning, subject, "small public exponent \(e)", "prefer e = 65537 when the key is next replaced")
+    default:
+      break
+    }
+  }
+
+  func check(_ cert: CertificateFacts, _ add: (Finding.Severity, String, String, String) -> Void) {
+    let subject = "certificate \(cert.subject)"
+    let day: Int64 = 86_400
+    if cert.notAfter < options.now {
+      add(.error, subject, "expired on \(Self.date(cert.notAfter))", "renew or replace it")
+    } else if cert.notAfter < options.now + Int64(options.expiryWarningDays) * day {
+      add(.warning, subject, "expires on \(Self.date(cert.notAfter)), within \(options.expiryWarningDays) days", "renew it soon")
+    }
+    if cert.notBefore > options.now {
+      add(.warning, subject, "not valid before \(Self.date(cert.notBefore))", "check the issuing host's clock")
+    }
+    let algorithm = cert.signatureAlgorithm.lowercased()
+    if algorithm.contains("md5") {
+      add(.error, subject, "signed with \(cert.signatureAlgorithm)", "reissue it with SHA-256 or better")
+    } else if algorithm.contains("sha1") {
+      add(.warning, subject, "signed with \(cert.signatureAlgorithm)", "reissue it with SHA-256 or better")
+    }
+    if let key = cert.key { check(key, subject: "\(subject) (\(key.algorithm)-\(key.bits) key)", add) }
+  }
+
+  func report() -> CheckReport {
+    var all = findings
+    for bits in uncoveredSizes.sorted() {
+      all.append(Finding(
+        severity: .warning, file: "-", line: nil, subject: "RSA-\(bits) keys",
+        problem: "the Debian weak-key check did not run for them: no blocklist covers RSA-\(bits)",
+        action: "install Debian's lists (apt-get install openssl-blacklist) or pass --blocklist DIR holding blacklist.RSA-\(bits)"))
+    }
+    all.sort { ($0.severity.rank, $1.file, $1.line ?? 0) > ($1.severity.rank, $0.file, $0.line ?? 0) }
+    return CheckReport(findings: all, filesScanned: files, keys: keys, certificates: certificates, blocklists: blocklist.sizes)
+  }
+
+  static func date(_ seconds: Int64) -> String {
+    String(Timestamp.format(Date(timeIntervalSince1970: TimeInterval(seconds))).prefix(10))
+  }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import RehostBase
+import RehostServices
+
+extension Finding.Severity: ExpressibleByArgument {}
+
+extension Rehost {
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Post-move checks of the keys and certificates under PATH: Debian weak keys, RSA size and exponent, expiry.",
+      discussion: """
+        Reads every PEM file under the paths (private keys, public keys, certificates). \
+        Debian weak keys (CVE-2008-0166) are found with openssl-blacklist lists \
+        (blacklist.RSA-<bits>) from --blocklist DIR and /usr/share/openssl-blacklist; a key \
+        size no list covers is reported, never silently passed. \
+        Exit codes: 0 clean, 1 findings at or above --fail-on, 2 could not run.
+        """)
+
+    enum OutputFormat: String, ExpressibleByArgument { case text, json }
+
+    @Argument(help: ArgumentHelp("Files or directories to check (a restored CA, /etc/ssl, ...).", valueName: "PATH"))
+    var paths: [String]
+
+    @Option(name: .long, help: ArgumentHelp("A directory of blacklist.RSA-<bits> files (repeatable).", valueName: "DIR"))
+    var blocklist: [String] = []
+
+    @Flag(name: .long, help: "Do not load lists from /usr/share/openssl-blacklist.")
+    var noStandardBlocklists = false
+
+    @Option(name: .long, help: "text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .long, help: "Exit 1 when a finding is at least this severe: error or warning.")
+    var failOn: Finding.Severity = .error
+
+    @Option(name: .long, help: ArgumentHelp("Warn about certificates expiring within this many days.", valueName: "DAYS"))
+    var expiryDays = 30
+
+    func run() throws {
+      var options = CheckOptions(paths: paths)
+      options.blocklistDirectories = blocklist
+      options.useStandardBlocklists = !noStandardBlocklists
+      options.expiryWarningDays = expiryDays
+      let report: CheckReport
+      do {
+        report = try Checks.run(options)
+      } catch let error as RehostError {
+        Console.error("rehost: \(error)")
+        throw ExitCode(2)  // could not run
+      }
+      switch format {
+      case .json: try printJSON(report)
+      case .text: printText(report)
+      }
+      if report.findings.contains(where: { $0.severity >= failOn }) { throw ExitCode(1) }
+    }
+
+    private func printText(_ report: CheckReport) {
+      for f in report.findings {
+        let place = f.file + (f.line.map { ":\($0)" } ?? "")
+        print("\(f.severity.rawValue.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0)) \(place): \(f.subject): \(f.problem)")
+        print("        do: \(f.action)")
+      }
+      let count = { (s: Finding.Severity) in report.findings.filter { $0.severity == s }.count }
+      let lists = report.blocklists.keys.sorted().map { "RSA-\($0)" }.joined(separator: ", ")
+      print("checked \(report.filesScanned) PEM files: \(report.keys) keys, \(report.certificates) certificates; "
+        + "\(count(.error)) errors, \(count(.warning)) warnings; Debian lists: \(lists.isEmpty ? "none" : lists)")
+    }
+
+    private func printJSON(_ report: CheckReport) throws {
+      struct Output: Encodable {
+        let findings: [Finding]
+        let filesScanned: Int
+        let keys: Int
+        let certificates: Int
+        let debianBlocklists: [String: Int]
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      let output = Output(findings: report.findings, filesScanned: report.filesScanned, keys: report.keys,
+                          certificates: report.certificates,
+                          debianBlocklists: Dictionary(uniqueKeysWithValues: report.blocklists.map { ("RSA-\($0.key)", $0.value) }))
+      print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// `rehost check`: Debian weak keys and other broken keys and certificates.
+@Suite struct CheckTests {
+  static let sample = packageRoot + "/testdata/debian-weak-sample"
+
+  @Test func everySampleWeakKeyIsFlaggedAndNoStrongKeyIs() throws {
+    let box = try Sandbox()
+    let r = try box.rehost("check", Self.sample, "--blocklist", Self.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.stderr)")
+    let flagged = Set(r.stdout.split(separator: "\n").filter { $0.contains("Debian weak key") }
+      .map { String($0.split(separator: " ", omittingEmptySubsequences: true)[1].split(separator: ":")[0]) })
+    let weak = try FileManager.default.contentsOfDirectory(atPath: Self.sample).filter { $0.hasSuffix(".pem") }
+    #expect(weak.count == 90)
+    #expect(flagged == Set(weak.map { Self.sample + "/" + $0 }))
+    #expect(!r.stdout.contains("strong/strong-rsa2048-01.pem:1: RSA-2048 private key: Debian"))
+    #expect(!flagged.contains { $0.contains("/strong/") || $0.contains("/reference/") })
+  }
+
+  @Test func withoutABlocklistTheCheckSaysItDidNotRun() throws {
+    let box = try Sandbox()
+    let r = try box.rehost("check", Self.sample + "/strong", "--no-standard-blocklists")
+    #expect(r.status == 0, "\(r.output)")
+    #expect(r.stdout.contains("the Debian weak-key check did not run") && r.stdout.contains("openssl-blacklist"), "\(r.stdout)")
+    let strict = try box.rehost("check", Self.sample + "/strong", "--no-standard-blocklists", "--fail-on", "warning")
+    #expect(strict.status == 1)
+    let json = try box.rehost("check", Self.sample + "/strong", "--no-standard-blocklists", "--format", "json")
+    #expect(json.status == 0)
+    try box.write("out.json", Array(json.stdout.utf8))
+    try box.mustSh("""
+      python3 -c 'import json; d = json.load(open("out.json")); assert d["keys"] == 4 and d["debianBlocklists"] == {}; \
+      assert any("did not run" in f["problem"] for f in d["findings"])'
+      """)
+    #expect(try box.rehost("check", "no-such-dir").status == 2)
+    #expect(try box.rehost("check", Self.sample, "--blocklist", "no-such-dir").status == 2)
+  }
+
+  @Test func brokenKeysAndCertificatesAreFlaggedAndTheSampleCAIsClean() throws {
+    let box = try Sandbox()
+    try box.mustSh("'\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null")
+    let clean = try box.rehost("check", "ca", "--blocklist", Self.sample, "--no-standard-blocklists")
+    #expect(clean.status == 0, "\(clean.output)")
+    #expect(!clean.stdout.contains("ERROR"), "\(clean.stdout)")
+    try box.mustSh("""
+      set -e
+      mkdir bad
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out bad/tiny.pem 2>/dev/null
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3 -out bad/e3.pem 2>/dev/null
+      openssl pkey -in bad/tiny.pem -pubout -out bad/tiny.pub.pem
+      cd ca/intermediate
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ../../bad/old.key 2>/dev/null
+      openssl req -new -key ../../bad/old.key -subj /CN=expired.example-ca.org -out ../../bad/old.csr
+      openssl ca -batch -config openssl.cnf -extensions server_cert -startdate 20200101000000Z -enddate 20210101000000Z \\
+        -in ../../bad/old.csr -out ../../bad/expired.cert.pem 2>/dev/null
+      """)
+    let r = try box.rehost("check", "bad", "--blocklist", Self.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    #expect(r.stdout.contains("bad/tiny.pem:1: RSA-512 private key: 512-bit RSA is broken"), "\(r.stdout)")
+    #expect(r.stdout.contains("bad/tiny.pub.pem:1: RSA-512 public key: 512-bit RSA is broken"))
+    #expect(r.stdout.contains("bad/e3.pem:1: RSA-2048 private key: small public exponent 3"))
+    #expect(r.stdout.contains("certificate /CN=expired.example-ca.org: expired on 2021-01-01"), "\(r.stdout)")
+    #expect(r.stdout.contains("RSA-512 keys: the Debian weak-key check did not run"))
+  }
+}
