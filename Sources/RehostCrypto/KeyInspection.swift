@@ -30,6 +30,20 @@ public struct CertificateFacts: Sendable, Equatable {
   /// e.g. "sha256WithRSAEncryption", "md5WithRSAEncryption".
   public let signatureAlgorithm: String
   public let key: KeyFacts?
+  /// Serial number, upper-case hex as in `index.txt` (at least two digits).
+  public let serialHex: String
+}
+
+/// What a CA consistency check needs to know about a CRL.
+public struct CRLFacts: Sendable, Equatable {
+  public let issuer: String
+  public let lastUpdate: Int64
+  /// nil when the CRL has no next update.
+  public let nextUpdate: Int64?
+  /// Revoked serial numbers, upper-case hex.
+  public let revokedSerials: Set<String>
+  /// Whether the signature verifies under the issuer certificate given to ``KeyInspection/crl(pem:issuerPEM:)``.
+  public let signatureVerifies: Bool?
 }
 
 /// One PEM block, identified.
@@ -142,7 +156,57 @@ public enum KeyInspection {
     return CertificateFacts(
       subject: name(X509_get_subject_name(cert)), issuer: name(X509_get_issuer_name(cert)),
       notBefore: seconds(X509_get0_notBefore(cert)), notAfter: seconds(X509_get0_notAfter(cert)),
-      signatureAlgorithm: OBJ_nid2ln(nid).map { String(cString: $0) } ?? "unknown", key: key)
+      signatureAlgorithm: OBJ_nid2ln(nid).map { String(cString: $0) } ?? "unknown", key: key,
+      serialHex: serialHex(X509_get0_serialNumber(cert)))
+  }
+
+  /// Upper-case hex of an ASN.1 integer, as `openssl ca` writes serials (even digit count).
+  static func serialHex(_ serial: UnsafePointer<ASN1_INTEGER>?) -> String {
+    guard let serial, let bn = ASN1_INTEGER_to_BN(serial, nil) else { return "" }
+    defer { BN_free(bn) }
+    guard let hex = BN_bn2hex(bn) else { return "" }
+    defer { rehost_openssl_free(hex) }
+    return String(cString: hex)
+  }
+
+  /// Reads the first CRL in `pem`; verifies its signature when the issuer's certificate is given.
+  public static func crl(pem: String, issuerPEM: String?) -> CRLFacts? {
+    func read<T>(_ text: String, _ body: (OpaquePointer) -> T?) -> T? {
+      var bytes = Array(text.utf8)
+      return bytes.withUnsafeMutableBytes { raw in
+        guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
+        defer { BIO_free(bio); ERR_clear_error() }
+        return body(bio)
+      }
+    }
+    guard let crl = read(pem, { PEM_read_bio_X509_CRL($0, nil, nil, nil) }) else { return nil }
+    defer { X509_CRL_free(crl) }
+    var verified: Bool?
+    if let issuerPEM, let issuer = read(issuerPEM, { PEM_read_bio_X509($0, nil, nil, nil) }) {
+      defer { X509_free(issuer) }
+      if let key = X509_get0_pubkey(issuer) { verified = X509_CRL_verify(crl, key) == 1 }
+      ERR_clear_error()
+    }
+    var revoked = Set<String>()
+    if let list = X509_CRL_get_REVOKED(crl) {
+      for i in 0..<OPENSSL_sk_num(list) {
+        guard let raw = OPENSSL_sk_value(list, i) else { continue }
+        let entry = OpaquePointer(raw)
+        revoked.insert(serialHex(X509_REVOKED_get0_serialNumber(entry)))
+      }
+    }
+    func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64? {
+      var tm = Glibc.tm()
+      guard let t, ASN1_TIME_to_tm(t, &tm) == 1 else { return nil }
+      return Int64(timegm(&tm))
+    }
+    let issuerName: String = {
+      guard let n = X509_CRL_get_issuer(crl), let text = X509_NAME_oneline(n, nil, 0) else { return "" }
+      defer { rehost_openssl_free(text) }
+      return String(cString: text)
+    }()
+    return CRLFacts(issuer: issuerName, lastUpdate: seconds(X509_CRL_get0_lastUpdate(crl)) ?? 0,
+                    nextUpdate: seconds(X509_CRL_get0_nextUpdate(crl)), revokedSerials: revoked, signatureVerifies: verified)
   }
 }
 

@@ -63,3 +63,32 @@ import Testing
     #expect(r.stdout.contains("RSA-512 keys: the Debian weak-key check did not run"))
   }
 }
+
+/// CA consistency: each problem flagged item by item.
+@Suite struct CAConsistencyTests {
+  @Test func aDamagedCADirectoryIsFlaggedItemByItem() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      '\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null
+      cd ca/intermediate
+      # A certificate revoked after the last CRL was made, then a stale CRL for the root.
+      openssl ca -config openssl.cnf -revoke certs/ocsp.example-ca.org.cert.pem 2>/dev/null
+      cd .. && openssl ca -config openssl.cnf -gencrl -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z -out crl/ca.crl.pem 2>/dev/null
+      cd intermediate
+      rm newcerts/1000.pem                  # a valid certificate's file is gone
+      chmod 640 private/www.example-ca.org.key.pem
+      echo 0FFF > serial                    # behind the index
+      """)
+    let r = try box.rehost("check", "ca", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    let out = r.stdout
+    #expect(out.contains("valid certificate 1000 (/CN=www.example-ca.org) has no file in"), "\(out)")
+    #expect(out.contains("ca/intermediate/serial:1: CA ") && out.contains("next serial FFF is not above the highest issued serial 1002"), "\(out)")
+    #expect(out.contains("revoked certificate 1001 (/CN=ocsp.example-ca.org) is missing from the CRL"), "\(out)")
+    #expect(out.contains("ca/crl/ca.crl.pem: CA ") && out.contains("stale: its next update was due 2020-02-01"), "\(out)")
+    #expect(out.contains("www.example-ca.org.key.pem: CA ") && out.contains("mode 0640: readable by group or others"), "\(out)")
+    // Nothing else is wrong with it.
+    #expect(out.components(separatedBy: "\nERROR").count - 1 + (out.hasPrefix("ERROR") ? 1 : 0) == 5, "\(out)")
+  }
+}

@@ -45,9 +45,17 @@ public enum Checks {
       }
       if isDirectory.boolValue {
         let enumerator = FileManager.default.enumerator(atPath: path)
+        var caDirectories: [String] = []
+        if Scan.isCADirectory(path) { caDirectories.append(path) }
         while let relative = enumerator?.nextObject() as? String {
-          try scan.file(path + "/" + relative)
+          let file = path + "/" + relative
+          if relative.hasSuffix("index.txt"), case let dir = (file as NSString).deletingLastPathComponent,
+             dir != path, Scan.isCADirectory(dir) {
+            caDirectories.append(dir)
+          }
+          try scan.file(file)
         }
+        for dir in caDirectories { scan.caDirectory(dir) }
       } else {
         try scan.file(path)
       }
@@ -148,6 +156,15 @@ final class Scan {
       add(.warning, subject, "signed with \(cert.signatureAlgorithm)", "reissue it with SHA-256 or better")
     }
     if let key = cert.key { check(key, subject: "\(subject) (\(key.algorithm)-\(key.bits) key)", add) }
+  }
+
+  /// An `openssl ca` directory: it has index.txt and serial.
+  static func isCADirectory(_ dir: String) -> Bool {
+    FileManager.default.fileExists(atPath: dir + "/index.txt") && FileManager.default.fileExists(atPath: dir + "/serial")
+  }
+
+  func caDirectory(_ dir: String) {
+    CADirectory(path: dir).check(now: options.now) { findings.append($0) }
   }
 
   func report() -> CheckReport {
