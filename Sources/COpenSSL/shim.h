@@ -13,3 +13,8 @@ static inline long rehost_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_m
 #include <openssl/x509.h>
 #include <openssl/bn.h>
 #include <openssl/objects.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+/* Macros that do not import: SNI and the peer chain. */
+static inline long rehost_ssl_set_tlsext_host_name(SSL *s, const char *name) { return SSL_set_tlsext_host_name(s, name); }

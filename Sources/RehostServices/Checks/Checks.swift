@@ -5,6 +5,8 @@ import RehostCrypto
 /// What `rehost check` looks at and with which lists.
 public struct CheckOptions: Sendable {
   public var paths: [String]
+  /// Live TLS endpoints, "HOST:PORT": their presented chains are checked.
+  public var tlsEndpoints: [String] = []
   public var blocklistDirectories: [String] = []
   /// Also load lists from the standard install places when present.
   public var useStandardBlocklists = true
@@ -60,6 +62,7 @@ public enum Checks {
         try scan.file(path)
       }
     }
+    for endpoint in options.tlsEndpoints { try scan.endpoint(endpoint) }
     return scan.report()
   }
 }
@@ -156,6 +159,36 @@ final class Scan {
       add(.warning, subject, "signed with \(cert.signatureAlgorithm)", "reissue it with SHA-256 or better")
     }
     if let key = cert.key { check(key, subject: "\(subject) (\(key.algorithm)-\(key.bits) key)", add) }
+  }
+
+  /// Checks the chain a live TLS endpoint presents, as if it were a file of certificates.
+  func endpoint(_ endpoint: String) throws {
+    guard let colon = endpoint.lastIndex(of: ":"), let port = UInt16(endpoint[endpoint.index(after: colon)...]) else {
+      throw RehostError(.usage, "--tls takes HOST:PORT, not '\(endpoint)'")
+    }
+    let host = String(endpoint[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+    let place = "tls://\(endpoint)"
+    let result: TLSProbe.Result
+    do {
+      result = try TLSProbe.chain(host: host, port: port)
+    } catch {
+      findings.append(Finding(severity: .error, file: place, line: nil, subject: "TLS endpoint", problem: "\(error)",
+                              action: "check that the service is up and reachable from here"))
+      return
+    }
+    if !result.leafMatchesHost {
+      findings.append(Finding(severity: .warning, file: place, line: 1, subject: "TLS endpoint",
+                              problem: "the certificate served is not valid for \(host)", action: "serve a certificate that names \(host)"))
+    }
+    for (index, pem) in result.chain.enumerated() {
+      for (_, item) in KeyInspection.inspect(pem: pem) {
+        guard case .certificate(let cert) = item else { continue }
+        certificates += 1
+        check(cert) { severity, subject, problem, action in
+          findings.append(Finding(severity: severity, file: place, line: index + 1, subject: subject, problem: problem, action: action))
+        }
+      }
+    }
   }
 
   /// An `openssl ca` directory: it has index.txt and serial.

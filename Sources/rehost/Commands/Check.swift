@@ -20,7 +20,10 @@ extension Rehost {
     enum OutputFormat: String, ExpressibleByArgument { case text, json }
 
     @Argument(help: ArgumentHelp("Files or directories to check (a restored CA, /etc/ssl, ...).", valueName: "PATH"))
-    var paths: [String]
+    var paths: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A live TLS endpoint whose served chain is checked (repeatable).", valueName: "HOST:PORT"))
+    var tls: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("A directory of blacklist.RSA-<bits> files (repeatable).", valueName: "DIR"))
     var blocklist: [String] = []
@@ -37,8 +40,13 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Warn about certificates expiring within this many days.", valueName: "DAYS"))
     var expiryDays = 30
 
+    func validate() throws {
+      if paths.isEmpty && tls.isEmpty { throw ValidationError("name a PATH to check, or --tls HOST:PORT") }
+    }
+
     func run() throws {
       var options = CheckOptions(paths: paths)
+      options.tlsEndpoints = tls
       options.blocklistDirectories = blocklist
       options.useStandardBlocklists = !noStandardBlocklists
       options.expiryWarningDays = expiryDays
