@@ -15,6 +15,11 @@ public struct KeyFacts: Sendable, Equatable {
   /// SHA-1("Modulus=" + HEX + "\n"). nil for non-RSA keys.
   public var debianFingerprint: String? { modulusLineSHA1.map { String($0.suffix(20)) } }
 
+  /// The modulus as minimal big-endian bytes (badkeys hashes these).
+  public var rsaModulusBytes: [UInt8]? {
+    rsaModulusHex.flatMap { Hex.decode($0.count % 2 == 1 ? "0" + $0 : $0) }
+  }
+
   /// SHA-1 of the text "Modulus=" + HEX + "\n", in full (hex).
   public var modulusLineSHA1: String? {
     rsaModulusHex.map { Hex.encode(Digest.sha1(Array("Modulus=\($0)\n".utf8))) }
@@ -212,6 +217,17 @@ public enum KeyInspection {
 
 /// Digests other than SHA-256, for fingerprint formats that name them.
 public enum Digest {
+  /// MD5, only for legacy fingerprints (openssh-blacklist); never for security.
+  public static func md5(_ bytes: [UInt8]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 16)
+    var length: UInt32 = 0
+    EVP_Digest(bytes, bytes.count, &out, &length, EVP_md5(), nil)
+    return out
+  }
+
+  /// SHA-256 of bytes (for badkeys' blocklist).
+  public static func sha256(_ bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
+
   /// SHA-1, only for legacy fingerprints (Debian's blacklists); never for security.
   public static func sha1(_ bytes: [UInt8]) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 20)

@@ -125,3 +125,41 @@ import Testing
     #expect(down.status == 1 && down.stdout.contains("cannot connect to 127.0.0.1:1"), "\(down.output)")
   }
 }
+
+/// The same weak keys through the other two list formats and as OpenSSH keys.
+@Suite struct BlocklistFormatTests {
+  @Test func everySampleKeyIsFlaggedThroughEachFormat() throws {
+    let box = try Sandbox()
+    let built = try box.sh("python3 '\(packageRoot)/Tests/EndToEndTests/Scripts/other-blocklist-formats.py' '\(CheckTests.sample)' lists")
+    #expect(built.status == 0 && built.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "90", "\(built.output)")
+    let weak = try FileManager.default.contentsOfDirectory(atPath: CheckTests.sample).filter { $0.hasSuffix(".pem") }
+
+    // badkeys' blocklist.dat, against the PEM keys; the strong keys stay clean.
+    let badkeys = try box.rehost("check", CheckTests.sample, "--blocklist", "lists/badkeys", "--no-standard-blocklists")
+    let badkeysHits = badkeys.stdout.split(separator: "\n").filter { $0.contains("listed in badkeys' debianssl list") }
+    #expect(badkeysHits.count == 90, "\(badkeys.stdout)")
+    #expect(!badkeysHits.contains { $0.contains("/strong/") || $0.contains("/reference/") })
+
+    // openssh-blacklist, against authorized_keys lines (one per key, options on the first).
+    let ssh = try box.rehost("check", "lists/authorized_keys", "--blocklist", "lists/openssh", "--no-standard-blocklists")
+    let sshHits = ssh.stdout.split(separator: "\n").filter { $0.contains("listed in Debian's list (openssh-blacklist)") }
+    #expect(sshHits.count == 90, "\(ssh.stdout)")
+    #expect(Set(sshHits.map { $0.split(separator: ":")[1] }).count == 90)  // every line, once
+    // ...and against the PEM keys too, since every key is looked up under both fingerprints.
+    let pem = try box.rehost("check", CheckTests.sample, "--blocklist", "lists/openssh", "--no-standard-blocklists")
+    #expect(pem.stdout.split(separator: "\n").filter { $0.contains("openssh-blacklist") }.count == weak.count)
+
+    // An OpenSSH private key file (its public half is in clear) and a known_hosts line.
+    try box.mustSh("""
+      set -e
+      cp '\(CheckTests.sample)/rsa2048-le32-pid00002-nornd.pem' id_rsa && chmod 600 id_rsa
+      ssh-keygen -p -N '' -o -f id_rsa >/dev/null    # rewrite in the OpenSSH format
+      head -1 id_rsa | grep -q 'OPENSSH PRIVATE KEY'
+      echo "ca.example-ca.org,192.0.2.1 $(ssh-keygen -y -f id_rsa)" > known_hosts
+      mkdir ssh && mv id_rsa known_hosts ssh/
+      """)
+    let files = try box.rehost("check", "ssh", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(files.stdout.contains("ssh/id_rsa:1: ssh-rsa private key file (2048 bits): Debian weak key"), "\(files.stdout)")
+    #expect(files.stdout.contains("ssh/known_hosts:1: ssh-rsa public key (2048 bits): Debian weak key"), "\(files.stdout)")
+  }
+}

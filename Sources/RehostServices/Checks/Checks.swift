@@ -24,8 +24,8 @@ public struct CheckReport: Sendable {
   public let filesScanned: Int
   public let keys: Int
   public let certificates: Int
-  /// Key sizes covered by a Debian blocklist, with their entry counts.
-  public let blocklists: [Int: Int]
+  /// Lists loaded ("RSA-1024", "badkeys PATH"), with their entry counts.
+  public let blocklists: [String: Int]
 }
 
 /// Post-move checks of keys and certificates found in files: Debian weak keys
@@ -73,7 +73,7 @@ final class Scan {
   let options: CheckOptions
   var findings: [Finding] = []
   var files = 0, keys = 0, certificates = 0
-  var uncoveredSizes = Set<Int>()
+  var uncovered = Set<String>()
 
   init(blocklist: DebianBlocklist, options: CheckOptions) {
     self.blocklist = blocklist
@@ -85,8 +85,20 @@ final class Scan {
     guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 4 << 20,
           let data = FileManager.default.contents(atPath: path) else { return }
     let text = String(decoding: data, as: UTF8.self)
-    guard text.contains("-----BEGIN ") else { return }
+    guard text.contains("-----BEGIN ") || text.contains("ssh-") || text.contains("ecdsa-sha2-") else { return }
     files += 1
+    for key in SSHKeys.find(in: text) {
+      keys += 1
+      let subject = "\(key.type) \(key.isPrivateKeyFile ? "private key file" : "public key")" + (key.bits > 0 ? " (\(key.bits) bits)" : "")
+      let add = { (severity: Finding.Severity, subject: String, problem: String, action: String) in
+        self.findings.append(Finding(severity: severity, file: path, line: key.line, subject: subject, problem: problem, action: action))
+      }
+      if let rsa = key.rsa {
+        check(rsa, subject: subject, sshBlob: key.blob, add)
+      } else if key.type == "ssh-dss" {
+        lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: key.blob, value: nil, subject: subject, add)
+      }
+    }
     for (line, item) in KeyInspection.inspect(pem: text) {
       func add(_ severity: Finding.Severity, _ subject: String, _ problem: String, _ action: String) {
         findings.append(Finding(severity: severity, file: path, line: line, subject: subject, problem: problem, action: action))
@@ -113,17 +125,21 @@ final class Scan {
     }
   }
 
-  func check(_ key: KeyFacts, subject: String, _ add: (Finding.Severity, String, String, String) -> Void) {
-    guard key.algorithm == "RSA", let fingerprint = key.debianFingerprint else { return }
-    switch blocklist.contains(fingerprint: fingerprint, bits: key.bits) {
-    case true?:
-      add(.error, subject, "Debian weak key (CVE-2008-0166): its modulus is on Debian's list (fingerprint \(fingerprint))",
+  func lookUp(type: String, bits: Int, sha1: String?, blob: [UInt8]?, value: [UInt8]?, subject: String,
+              _ add: (Finding.Severity, String, String, String) -> Void) {
+    let (listed, covered) = blocklist.lookup(type: type, bits: bits, modulusLineSHA1: sha1, sshBlob: blob, value: value)
+    if let listed {
+      add(.error, subject, "Debian weak key (CVE-2008-0166): listed in \(listed)",
           "treat the private key as public: revoke every certificate for it, and replace it with a key made on a sound system")
-    case false?:
-      break
-    case nil:
-      uncoveredSizes.insert(key.bits)
+    } else if !covered {
+      uncovered.insert("\(type)-\(bits)")
     }
+  }
+
+  func check(_ key: KeyFacts, subject: String, sshBlob: [UInt8]? = nil, _ add: (Finding.Severity, String, String, String) -> Void) {
+    guard key.algorithm == "RSA", key.rsaModulusHex != nil else { return }
+    lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
+           subject: subject, add)
     if key.bits < 1024 {
       add(.error, subject, "\(key.bits)-bit RSA is broken", "replace it with a key of at least 2048 bits")
     } else if key.bits < 2048 {
@@ -202,11 +218,11 @@ final class Scan {
 
   func report() -> CheckReport {
     var all = findings
-    for bits in uncoveredSizes.sorted() {
+    for kind in uncovered.sorted() {
       all.append(Finding(
-        severity: .warning, file: "-", line: nil, subject: "RSA-\(bits) keys",
-        problem: "the Debian weak-key check did not run for them: no blocklist covers RSA-\(bits)",
-        action: "install Debian's lists (apt-get install openssl-blacklist) or pass --blocklist DIR holding blacklist.RSA-\(bits)"))
+        severity: .warning, file: "-", line: nil, subject: "\(kind) keys",
+        problem: "the Debian weak-key check did not run for them: no blocklist covers \(kind)",
+        action: "install Debian's lists (apt-get install openssl-blacklist openssh-blacklist), or pass --blocklist DIR holding blacklist.\(kind) or badkeys' blocklist.dat"))
     }
     all.sort { ($0.severity.rank, $1.file, $1.line ?? 0) > ($1.severity.rank, $0.file, $0.line ?? 0) }
     return CheckReport(findings: all, filesScanned: files, keys: keys, certificates: certificates, blocklists: blocklist.sizes)

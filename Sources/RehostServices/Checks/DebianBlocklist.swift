@@ -1,48 +1,102 @@
 import Foundation
 import RehostBase
+import RehostCrypto
 import RehostStorage
 
-/// Debian's weak-key lists (CVE-2008-0166) in the openssl-blacklist format:
-/// files `blacklist.RSA-<bits>`, `#` comments, one entry per line = the last 20 hex
-/// digits of SHA-1("Modulus=" + HEX + "\n").
+/// Lists of known-compromised keys, chiefly Debian's weak keys (CVE-2008-0166), in the
+/// three formats in use:
+///
+/// - openssl-blacklist: `blacklist.RSA-<bits>`, entries = last 20 hex digits of
+///   SHA-1("Modulus=" + HEX + "\n");
+/// - openssh-blacklist: `blacklist.<RSA|DSA>-<bits>` too, entries = MD5 of the SSH key
+///   blob, hex, without its first 12 digits. Files of the two kinds look alike, so every
+///   key is looked up under both fingerprints (80 bits each: no false matches in practice);
+/// - badkeys: `blocklist.dat`, sorted 16-byte records of SHA-256(value)[0..<15] || list id
+///   (1 = debianssl), searched on disk (the full list is large).
 public struct DebianBlocklist: Sendable {
-  /// Where the openssl-blacklist package installs its lists.
-  public static let standardDirectories = ["/usr/share/openssl-blacklist"]
+  /// Where Debian's packages (openssl-blacklist, openssh-blacklist) install their lists.
+  public static let standardDirectories = ["/usr/share/openssl-blacklist", "/usr/share/ssh", "/etc/ssh"]
 
-  private var entries: [Int: Set<String>] = [:]
+  /// "RSA-1024" -> entries.
+  private var lists: [String: Set<String>] = [:]
+  private var badkeys: [String] = []
 
   public init() {}
 
-  /// Key sizes a list was loaded for, with the number of entries.
-  public var sizes: [Int: Int] { entries.mapValues(\.count) }
+  /// List names loaded ("RSA-1024", "badkeys"), with their entry counts.
+  public var sizes: [String: Int] {
+    var out = lists.mapValues(\.count)
+    for path in badkeys { out["badkeys " + path] = Int(fileSize(path) / 16) }
+    return out
+  }
 
-  /// Loads every `blacklist.RSA-<bits>` file in `directory`.
+  /// Loads every `blacklist.<TYPE>-<bits>` and `blocklist.dat` in `directory`.
   public mutating func load(directory: String) throws {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
       throw RehostError(.usage, "cannot read blocklist directory \(directory)", hint: "check the path")
     }
-    for name in names where name.hasPrefix("blacklist.RSA-") {
-      guard let bits = Int(name.dropFirst("blacklist.RSA-".count)) else { continue }
-      let source = try FileSource(path: directory + "/" + name)
-      let lines = LineReader(source: source, maxLength: 4096)
-      var set = entries[bits] ?? []
+    for name in names.sorted() {
+      let path = directory + "/" + name
+      if name == "blocklist.dat" {
+        guard fileSize(path) % 16 == 0 else {
+          throw RehostError(.usage, "\(path) is not a badkeys blocklist (its size is not a multiple of 16)")
+        }
+        badkeys.append(path)
+        continue
+      }
+      guard name.hasPrefix("blacklist."), let dash = name.lastIndex(of: "-"), Int(name[name.index(after: dash)...]) != nil else { continue }
+      let key = String(name.dropFirst("blacklist.".count))
+      let lines = LineReader(source: try FileSource(path: path), maxLength: 4096)
+      var set = lists[key] ?? []
       var number = 0
       while let line = try lines.next() {
         number += 1
         let entry = line.trimmingCharacters(in: .whitespaces)
         if entry.isEmpty || entry.hasPrefix("#") { continue }
         guard entry.count == 20, entry.allSatisfy(\.isHexDigit) else {
-          throw RehostError(.usage, "\(directory)/\(name):\(number) is not an openssl-blacklist entry",
-                            hint: "entries are 20 lower-case hex digits, one per line")
+          throw RehostError(.usage, "\(path):\(number) is not a blacklist entry", hint: "entries are 20 hex digits, one per line")
         }
         set.insert(entry.lowercased())
       }
-      entries[bits] = set
+      lists[key] = set
     }
   }
 
-  /// nil when no list covers `bits`; else whether the fingerprint is listed.
-  public func contains(fingerprint: String, bits: Int) -> Bool? {
-    entries[bits].map { $0.contains(fingerprint) }
+  /// Looks a key up. `covered` is false when no list can speak for this key type and size.
+  public func lookup(type: String, bits: Int, modulusLineSHA1: String?, sshBlob: [UInt8]?, value: [UInt8]?) -> (listed: String?, covered: Bool) {
+    let list = lists["\(type)-\(bits)"]
+    if let list {
+      if let sha1 = modulusLineSHA1, list.contains(String(sha1.suffix(20))) { return ("Debian's list (openssl-blacklist)", true) }
+      if let blob = sshBlob, list.contains(String(Hex.encode(Digest.md5(blob)).dropFirst(12))) { return ("Debian's list (openssh-blacklist)", true) }
+    }
+    if let value {
+      let prefix = Array(Digest.sha256(value).prefix(15))
+      for path in badkeys {
+        if let id = Self.search(path, prefix) { return (id == 1 ? "badkeys' debianssl list" : "badkeys' list \(id)", true) }
+      }
+    }
+    return (nil, list != nil || !badkeys.isEmpty)
   }
+
+  /// Binary search in a sorted file of 16-byte records; returns the list id on a match.
+  static func search(_ path: String, _ prefix: [UInt8]) -> UInt8? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var low: Int64 = 0, high = fileSize(path) / 16
+    var record = [UInt8](repeating: 0, count: 16)
+    while low < high {
+      let mid = (low + high) / 2
+      guard pread(fd, &record, 16, off_t(mid * 16)) == 16 else { return nil }
+      let key = record.prefix(15)
+      if key.elementsEqual(prefix) { return record[15] }
+      if key.lexicographicallyPrecedes(prefix) { low = mid + 1 } else { high = mid }
+    }
+    return nil
+  }
+}
+
+private func fileSize(_ path: String) -> Int64 {
+  var st = stat()
+  return stat(path, &st) == 0 ? Int64(st.st_size) : 0
 }

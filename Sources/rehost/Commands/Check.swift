@@ -71,7 +71,7 @@ extension Rehost {
         print("        do: \(f.action)")
       }
       let count = { (s: Finding.Severity) in report.findings.filter { $0.severity == s }.count }
-      let lists = report.blocklists.keys.sorted().map { "RSA-\($0)" }.joined(separator: ", ")
+      let lists = report.blocklists.keys.sorted().joined(separator: ", ")
       print("checked \(report.filesScanned) PEM files: \(report.keys) keys, \(report.certificates) certificates; "
         + "\(count(.error)) errors, \(count(.warning)) warnings; Debian lists: \(lists.isEmpty ? "none" : lists)")
     }
@@ -88,7 +88,7 @@ extension Rehost {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       let output = Output(findings: report.findings, filesScanned: report.filesScanned, keys: report.keys,
                           certificates: report.certificates,
-                          debianBlocklists: Dictionary(uniqueKeysWithValues: report.blocklists.map { ("RSA-\($0.key)", $0.value) }))
+                          debianBlocklists: report.blocklists)
       print(String(decoding: try encoder.encode(output), as: UTF8.self))
     }
   }
