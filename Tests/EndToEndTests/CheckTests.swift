@@ -163,3 +163,35 @@ import Testing
     #expect(files.stdout.contains("ssh/known_hosts:1: ssh-rsa public key (2048 bits): Debian weak key"), "\(files.stdout)")
   }
 }
+
+/// Broken keys that no list knows: shared primes, Fermat-close primes, tiny keys, e = 1,
+/// each as a certificate, a PKCS#8 private key, an SPKI public key and an OpenSSH key.
+@Suite struct ListFreeChecksTests {
+  @Test func brokenKeysAreFlaggedInEveryForm() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      python3 '\(packageRoot)/Tests/EndToEndTests/Scripts/broken-rsa-keys.py' keys
+      '\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out req.key 2>/dev/null
+      openssl req -new -key req.key -subj /CN=carrier -out req.csr
+      for k in shared-a shared-b fermat tiny e1; do
+        openssl x509 -req -in req.csr -CA ca/intermediate/certs/ca.cert.pem -CAkey ca/intermediate/private/ca.key.pem \\
+          -CAcreateserial -force_pubkey keys/$k.pub.pem -days 30 -out keys/$k.cert.pem 2>/dev/null
+      done
+      """)
+    let r = try box.rehost("check", "keys", "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    let errors = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ERROR") }
+    func flagged(_ name: String, _ words: String) -> Set<String> {
+      Set(errors.filter { $0.contains("keys/\(name).") && $0.contains(words) }.map { String($0.split(separator: ":")[0].split(separator: ".").dropFirst().joined(separator: ".")) })
+    }
+    let forms: Set<String> = ["key.pem", "pub.pem", "ssh.pub", "cert.pem"]
+    #expect(flagged("shared-a", "shares a prime factor") == forms, "\(r.stdout)")
+    #expect(flagged("shared-b", "shares a prime factor") == forms)
+    #expect(flagged("fermat", "Fermat's method") == forms)
+    #expect(flagged("tiny", "256-bit RSA is broken") == forms)
+    #expect(flagged("e1", "public exponent 1") == forms)
+    #expect(errors.filter { $0.contains("keys/shared-a.key.pem") && $0.contains("shares") }.first?.contains("keys/shared-b.") == true)
+  }
+}

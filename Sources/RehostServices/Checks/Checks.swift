@@ -74,6 +74,10 @@ final class Scan {
   var findings: [Finding] = []
   var files = 0, keys = 0, certificates = 0
   var uncovered = Set<String>()
+  /// Every distinct RSA modulus seen, with where: for batch GCD at the end.
+  var moduli: [String: [(file: String, line: Int?, subject: String)]] = [:]
+  /// Where the key being checked was found (set by the walkers, read by `check`).
+  var currentFile = "-", currentLine: Int?
 
   init(blocklist: DebianBlocklist, options: CheckOptions) {
     self.blocklist = blocklist
@@ -87,7 +91,9 @@ final class Scan {
     let text = String(decoding: data, as: UTF8.self)
     guard text.contains("-----BEGIN ") || text.contains("ssh-") || text.contains("ecdsa-sha2-") else { return }
     files += 1
+    currentFile = path
     for key in SSHKeys.find(in: text) {
+      currentLine = key.line
       keys += 1
       let subject = "\(key.type) \(key.isPrivateKeyFile ? "private key file" : "public key")" + (key.bits > 0 ? " (\(key.bits) bits)" : "")
       let add = { (severity: Finding.Severity, subject: String, problem: String, action: String) in
@@ -100,6 +106,7 @@ final class Scan {
       }
     }
     for (line, item) in KeyInspection.inspect(pem: text) {
+      currentLine = line
       func add(_ severity: Finding.Severity, _ subject: String, _ problem: String, _ action: String) {
         findings.append(Finding(severity: severity, file: path, line: line, subject: subject, problem: problem, action: action))
       }
@@ -140,6 +147,15 @@ final class Scan {
     guard key.algorithm == "RSA", key.rsaModulusHex != nil else { return }
     lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
            subject: subject, add)
+    let modulus = key.rsaModulusHex!
+    if let p = ModulusAnalysis.smallFactor(modulusHex: modulus) {
+      add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
+    } else if ModulusAnalysis.fermatFactors(modulusHex: modulus) != nil {
+      add(.error, subject, "its two primes are so close that Fermat's method factors the modulus at once",
+          "replace the key, made with a sound key generator")
+    }
+    let place = (file: currentFile, line: currentLine, subject: subject)
+    moduli[modulus, default: []].append(place)
     if key.bits < 1024 {
       add(.error, subject, "\(key.bits)-bit RSA is broken", "replace it with a key of at least 2048 bits")
     } else if key.bits < 2048 {
@@ -218,6 +234,22 @@ final class Scan {
 
   func report() -> CheckReport {
     var all = findings
+    // Primes shared between any two keys seen: batch GCD over the distinct moduli, then
+    // pairwise among the (few) flagged ones to say which share with which.
+    let distinct = moduli.keys.sorted()
+    let shared = ModulusAnalysis.sharedFactors(moduliHex: distinct)
+    for (index, factor) in shared.sorted(by: { $0.key < $1.key }) {
+      let partners = shared.keys.sorted().filter {
+        $0 != index && !ModulusAnalysis.sharedFactors(moduliHex: [distinct[index], distinct[$0]]).isEmpty
+      }
+      let others = partners.flatMap { moduli[distinct[$0]]!.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
+      for place in moduli[distinct[index]]! {
+        all.append(Finding(
+          severity: .error, file: place.file, line: place.line, subject: place.subject,
+          problem: "shares a prime factor (\(factor.prefix(16))…) with \(others.isEmpty ? "another key found" : others.joined(separator: ", ")): both keys are broken",
+          action: "replace every key that shares the prime; find and fix the key generator that made them"))
+      }
+    }
     for kind in uncovered.sorted() {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(kind) keys",

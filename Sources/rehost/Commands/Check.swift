@@ -72,7 +72,7 @@ extension Rehost {
       }
       let count = { (s: Finding.Severity) in report.findings.filter { $0.severity == s }.count }
       let lists = report.blocklists.keys.sorted().joined(separator: ", ")
-      print("checked \(report.filesScanned) PEM files: \(report.keys) keys, \(report.certificates) certificates; "
+      print("checked \(report.filesScanned) files with keys or certificates: \(report.keys) keys, \(report.certificates) certificates; "
         + "\(count(.error)) errors, \(count(.warning)) warnings; Debian lists: \(lists.isEmpty ? "none" : lists)")
     }
 

@@ -1,0 +1,142 @@
+import COpenSSL
+
+/// Checks of RSA moduli that need no list: small factors, primes close enough for
+/// Fermat's method, and primes shared between keys (batch GCD). Arithmetic is OpenSSL's
+/// BIGNUM; its multiplication is subquadratic, its division is not, so batch GCD here
+/// suits thousands of keys, not millions.
+public enum ModulusAnalysis {
+  /// The smallest prime factor of `n` below `limit`, if any.
+  public static func smallFactor(modulusHex: String, limit: UInt64 = 10_000) -> UInt64? {
+    guard let n = BigNum(hex: modulusHex) else { return nil }
+    for p in primes(below: limit) where BN_mod_word(n.raw, UInt(p)) == 0 {
+      return n.isWord(p) ? nil : p
+    }
+    return nil
+  }
+
+  /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
+  /// ceil(sqrt(n)) suffice. Returns the two factors in hex.
+  public static func fermatFactors(modulusHex: String, rounds: Int = 100) -> (String, String)? {
+    guard let n = BigNum(hex: modulusHex), let ctx = BN_CTX_new() else { return nil }
+    defer { BN_CTX_free(ctx) }
+    // a = ceil(sqrt(n))
+    let a = n.squareRoot(ctx)
+    let square = BigNum(), b2 = BigNum()
+    BN_sqr(square.raw, a.raw, ctx)
+    if BN_cmp(square.raw, n.raw) < 0 { BN_add_word(a.raw, 1) }
+    for _ in 0..<rounds {
+      BN_sqr(square.raw, a.raw, ctx)
+      BN_sub(b2.raw, square.raw, n.raw)
+      // Cheap filters first: a square is a quadratic residue mod 64, 63, 65 and 11.
+      guard Self.mayBeSquare(b2) else {
+        BN_add_word(a.raw, 1)
+        continue
+      }
+      let b = b2.squareRoot(ctx)
+      let check = BigNum()
+      BN_sqr(check.raw, b.raw, ctx)
+      if BN_cmp(check.raw, b2.raw) == 0 {
+        let p = BigNum(), q = BigNum()
+        BN_sub(p.raw, a.raw, b.raw)
+        BN_add(q.raw, a.raw, b.raw)
+        if BN_is_one(p.raw) == 1 { return nil }
+        return (p.hex, q.hex)
+      }
+      BN_add_word(a.raw, 1)
+    }
+    return nil
+  }
+
+  /// Batch GCD (product tree, then remainder tree): for each modulus that shares a prime
+  /// with another in the list, the shared factor in hex. Moduli must be distinct.
+  public static func sharedFactors(moduliHex: [String]) -> [Int: String] {
+    let moduli = moduliHex.compactMap { BigNum(hex: $0) }
+    guard moduli.count == moduliHex.count, moduli.count > 1, let ctx = BN_CTX_new() else { return [:] }
+    defer { BN_CTX_free(ctx) }
+    var tree: [[BigNum]] = [moduli]
+    while tree.last!.count > 1 {
+      let level = tree.last!
+      tree.append(stride(from: 0, to: level.count, by: 2).map { i in
+        guard i + 1 < level.count else { return level[i] }
+        let product = BigNum()
+        BN_mul(product.raw, level[i].raw, level[i + 1].raw, ctx)
+        return product
+      })
+    }
+    // Remainders of the whole product modulo each node's square, from the top down.
+    var remainders = tree.last!
+    for level in tree.dropLast().reversed() {
+      remainders = level.enumerated().map { i, node in
+        let square = BigNum(), remainder = BigNum()
+        BN_sqr(square.raw, node.raw, ctx)
+        BN_div(nil, remainder.raw, remainders[i / 2].raw, square.raw, ctx)
+        return remainder
+      }
+    }
+    var shared: [Int: String] = [:]
+    for (i, n) in moduli.enumerated() {
+      // gcd(remainder / n, n) is 1 unless n shares a prime with another modulus.
+      let quotient = BigNum(), gcd = BigNum()
+      BN_div(quotient.raw, nil, remainders[i].raw, n.raw, ctx)
+      BN_gcd(gcd.raw, quotient.raw, n.raw, ctx)
+      if BN_is_one(gcd.raw) != 1 { shared[i] = gcd.hex }
+    }
+    return shared
+  }
+
+  static let residues: [(UInt, Set<UInt>)] = [64, 63, 65, 11].map { m in (m, Set((0..<m).map { $0 * $0 % m })) }
+
+  static func mayBeSquare(_ x: BigNum) -> Bool {
+    residues.allSatisfy { m, squares in squares.contains(UInt(BN_mod_word(x.raw, m))) }
+  }
+
+  static func primes(below limit: UInt64) -> [UInt64] {
+    var sieve = [Bool](repeating: true, count: Int(limit))
+    var out: [UInt64] = []
+    for i in 2..<Int(limit) where sieve[i] {
+      out.append(UInt64(i))
+      var j = i * i
+      while j < Int(limit) { sieve[j] = false; j += i }
+    }
+    return out
+  }
+}
+
+/// An owned OpenSSL BIGNUM.
+final class BigNum {
+  let raw: OpaquePointer
+
+  init() { raw = BN_new() }
+
+  init?(hex: String) {
+    var pointer: OpaquePointer? = BN_new()
+    guard hex.withCString({ BN_hex2bn(&pointer, $0) }) > 0, let pointer else { return nil }
+    raw = pointer
+  }
+
+  deinit { BN_free(raw) }
+
+  var hex: String {
+    guard let text = BN_bn2hex(raw) else { return "" }
+    defer { rehost_openssl_free(text) }
+    return String(cString: text)
+  }
+
+  func isWord(_ w: UInt64) -> Bool { BN_is_word(raw, UInt(w)) == 1 }
+
+  /// floor(sqrt(self)) by Newton's method.
+  func squareRoot(_ ctx: OpaquePointer) -> BigNum {
+    let x = BigNum()
+    if BN_is_zero(raw) == 1 { return x }
+    // Start above the root: 2^(ceil(bits/2)).
+    BN_set_bit(x.raw, (BN_num_bits(raw) + 1) / 2)
+    let y = BigNum(), quotient = BigNum()
+    while true {
+      BN_div(quotient.raw, nil, raw, x.raw, ctx)
+      BN_add(y.raw, x.raw, quotient.raw)
+      BN_rshift1(y.raw, y.raw)
+      if BN_cmp(y.raw, x.raw) >= 0 { return x }
+      BN_copy(x.raw, y.raw)
+    }
+  }
+}
