@@ -195,3 +195,23 @@ import Testing
     #expect(errors.filter { $0.contains("keys/shared-a.key.pem") && $0.contains("shares") }.first?.contains("keys/shared-b.") == true)
   }
 }
+
+/// Checking an archive's keys without restoring it.
+@Suite struct ArchiveCheckTests {
+  @Test func weakKeysInsideAnArchiveAreFoundWithoutRestoring() throws {
+    let box = try Sandbox()
+    try box.keygen("operator", "custodian")
+    try box.mustSh("cp -r '\(CheckTests.sample)' keys")
+    #expect(try box.rehost("snapshot", "keys", "--out", "k.rehost", "--recipient", "custodian.pub", "--sign", "operator.key").status == 0)
+    let r = try box.rehost("check", "k.rehost", "--identity", "custodian.key", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    let hits = r.stdout.split(separator: "\n").filter { $0.contains("Debian weak key") }
+    #expect(hits.count == 90, "\(r.stdout)")
+    #expect(hits.allSatisfy { $0.contains("k.rehost:keys/rsa") })
+    #expect(try FileManager.default.contentsOfDirectory(atPath: box.dir).sorted() == ["custodian.key", "custodian.pub", "k.rehost", "k.rehost.seal", "keys", "operator.key", "operator.pub"])
+    let noKey = try box.rehost("check", "k.rehost", "--no-standard-blocklists")
+    #expect(noKey.status == 2 && noKey.stderr.contains("needs a key"), "\(noKey.output)")
+    let wrongKey = try box.rehost("check", "k.rehost", "--identity", "operator.key", "--no-standard-blocklists")
+    #expect(wrongKey.status == 2, "\(wrongKey.output)")
+  }
+}

@@ -1,9 +1,11 @@
 import Foundation
 import RehostBase
 import RehostCrypto
+import RehostFormat
+import RehostStorage
 
 /// What `rehost check` looks at and with which lists.
-public struct CheckOptions: Sendable {
+public struct CheckOptions {
   public var paths: [String]
   /// Live TLS endpoints, "HOST:PORT": their presented chains are checked.
   public var tlsEndpoints: [String] = []
@@ -14,6 +16,10 @@ public struct CheckOptions: Sendable {
   public var expiryWarningDays = 30
   /// "Now", in seconds since the epoch (tests pin it).
   public var now = Int64(Date().timeIntervalSince1970)
+  /// Keys that open `.rehost` archives given as paths: their content is checked
+  /// without being restored to disk.
+  public var archiveIdentities: [Identity] = []
+  public var archiveShareFiles: [String] = []
 
   public init(paths: [String]) { self.paths = paths }
 }
@@ -58,6 +64,8 @@ public enum Checks {
           try scan.file(file)
         }
         for dir in caDirectories { scan.caDirectory(dir) }
+      } else if try ArchiveScan.isArchive(path) {
+        try ArchiveScan.run(path, options: options, scan: scan)
       } else {
         try scan.file(path)
       }
@@ -84,11 +92,18 @@ final class Scan {
     self.options = options
   }
 
+  /// Files larger than this hold no keys worth finding (and are not read).
+  static let maxFileSize = 4 << 20
+
   func file(_ path: String) throws {
     var st = stat()
-    guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= 4 << 20,
+    guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= Self.maxFileSize,
           let data = FileManager.default.contents(atPath: path) else { return }
-    let text = String(decoding: data, as: UTF8.self)
+    content(String(decoding: data, as: UTF8.self), at: path)
+  }
+
+  /// Checks the keys and certificates in one file's content.
+  func content(_ text: String, at path: String) {
     guard text.contains("-----BEGIN ") || text.contains("ssh-") || text.contains("ecdsa-sha2-") else { return }
     files += 1
     currentFile = path
@@ -262,5 +277,53 @@ final class Scan {
 
   static func date(_ seconds: Int64) -> String {
     String(Timestamp.format(Date(timeIntervalSince1970: TimeInterval(seconds))).prefix(10))
+  }
+}
+
+/// Checks the keys and certificates inside an archive, decrypted in memory as it
+/// streams: nothing is written to disk. Every chunk and entry is verified on the way.
+enum ArchiveScan {
+  static func isArchive(_ path: String) throws -> Bool {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? handle.close() }
+    return handle.readData(ofLength: 17) == Data((ArchiveHeader.magic + "\n").utf8)
+  }
+
+  static func run(_ path: String, options: CheckOptions, scan: Scan) throws {
+    guard !options.archiveIdentities.isEmpty else {
+      throw RehostError(.usage, "\(path) is a rehost archive: checking its content needs a key",
+                        hint: "pass --identity NAME.key (or --passphrase-file), or check a restored copy")
+    }
+    let reader = try ArchiveFileReader(path: path)
+    let tar = try reader.openPayload(with: options.archiveIdentities, shareFiles: options.archiveShareFiles)
+    _ = try PayloadWalker(tar: tar, progress: nil).run(Handler(archive: path, scan: scan))
+    _ = try reader.finish()
+  }
+
+  /// Buffers each small regular file's content, then checks it.
+  final class Handler: EntryHandler {
+    let archive: String
+    let scan: Scan
+    var buffer: [UInt8]?
+    var path = ""
+
+    init(archive: String, scan: Scan) {
+      self.archive = archive
+      self.scan = scan
+    }
+
+    func begin(_ entry: ArchiveEntry, path: String) throws {
+      self.path = path
+      buffer = entry.fileType == .file && entry.hardlink == nil && entry.size <= Int64(Scan.maxFileSize) ? [] : nil
+    }
+
+    func data(_ bytes: UnsafeRawBufferPointer) throws {
+      buffer?.append(contentsOf: bytes.bindMemory(to: UInt8.self))
+    }
+
+    func end(_ entry: ArchiveEntry) throws {
+      if let buffer { scan.content(String(decoding: buffer, as: UTF8.self), at: archive + ":" + path) }
+      buffer = nil
+    }
   }
 }

@@ -31,6 +31,8 @@ extension Rehost {
     @Flag(name: .long, help: "Do not load lists from /usr/share/openssl-blacklist.")
     var noStandardBlocklists = false
 
+    @OptionGroup(title: "Keys for checking inside .rehost archives") var keys: DecryptionOptions
+
     @Option(name: .long, help: "text or json.")
     var format: OutputFormat = .text
 
@@ -45,13 +47,15 @@ extension Rehost {
     }
 
     func run() throws {
-      var options = CheckOptions(paths: paths)
-      options.tlsEndpoints = tls
-      options.blocklistDirectories = blocklist
-      options.useStandardBlocklists = !noStandardBlocklists
-      options.expiryWarningDays = expiryDays
       let report: CheckReport
       do {
+        var options = CheckOptions(paths: paths)
+        options.tlsEndpoints = tls
+        options.archiveIdentities = try keys.identities()
+        options.archiveShareFiles = keys.share
+        options.blocklistDirectories = blocklist
+        options.useStandardBlocklists = !noStandardBlocklists
+        options.expiryWarningDays = expiryDays
         report = try Checks.run(options)
       } catch let error as RehostError {
         Console.error("rehost: \(error)")
