@@ -84,6 +84,26 @@ public enum ModulusAnalysis {
     return shared
   }
 
+  /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are
+  /// k·M + (65537^a mod M), so n mod r lies in the subgroup that 65537 generates mod r for
+  /// every small prime r dividing M. Random moduli pass this for all 38 primes with
+  /// negligible probability. (The published detector's test, on its published primes.)
+  public static func hasROCAFingerprint(modulusHex: String) -> Bool {
+    guard let n = BigNum(hex: modulusHex) else { return false }
+    return rocaSubgroups.allSatisfy { r, subgroup in subgroup.contains(UInt(BN_mod_word(n.raw, r))) }
+  }
+
+  static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
+                                   89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167]
+
+  /// For each prime r, the powers of 65537 mod r.
+  static let rocaSubgroups: [(UInt, Set<UInt>)] = rocaPrimes.map { r in
+    var powers: Set<UInt> = [1]
+    var x = 65537 % r
+    while !powers.contains(x) { powers.insert(x); x = x * (65537 % r) % r }
+    return (r, powers)
+  }
+
   static let residues: [(UInt, Set<UInt>)] = [64, 63, 65, 11].map { m in (m, Set((0..<m).map { $0 * $0 % m })) }
 
   static func mayBeSquare(_ x: BigNum) -> Bool {

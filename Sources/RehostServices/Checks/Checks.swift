@@ -169,6 +169,10 @@ final class Scan {
       add(.error, subject, "its two primes are so close that Fermat's method factors the modulus at once",
           "replace the key, made with a sound key generator")
     }
+    if ModulusAnalysis.hasROCAFingerprint(modulusHex: modulus) {
+      add(.error, subject, "ROCA fingerprint (CVE-2017-15361): made by an Infineon chip whose keys can be factored",
+          "replace the key with one generated outside the affected chip (update its firmware first)")
+    }
     let place = (file: currentFile, line: currentLine, subject: subject)
     moduli[modulus, default: []].append(place)
     if key.bits < 1024 {

@@ -5,7 +5,8 @@ public key and an OpenSSH public key line, for `rehost check` tests. Standard li
   shared-a, shared-b: two 1024-bit keys sharing one prime
   fermat: a 1024-bit key whose primes are adjacent primes
   tiny: a 256-bit key
-  e1: a 1024-bit key with public exponent 1"""
+  e1: a 1024-bit key with public exponent 1
+  roca: a 1024-bit key whose primes have the ROCA structure k*M + (65537^a mod M)"""
 import base64, os, random, sys
 
 rng = random.Random(2008)
@@ -78,3 +79,14 @@ p = prime(512)
 write(out, "fermat", p, next_prime(p), 65537)
 write(out, "tiny", prime(128), prime(128), 65537)
 write(out, "e1", prime(512), prime(512), 1)
+
+def roca_prime(bits):
+    M = 1
+    for r in (3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
+              89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167):
+        M *= r
+    while True:
+        c = rng.getrandbits(bits - M.bit_length()) * M + pow(65537, rng.randrange(1, 1 << 20), M)
+        if c.bit_length() == bits and is_prime(c): return c
+
+write(out, "roca", roca_prime(512), roca_prime(512), 65537)
