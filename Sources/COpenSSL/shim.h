@@ -18,3 +18,4 @@ static inline long rehost_bio_get_mem_data(BIO *b, char **pp) { return BIO_get_m
 
 /* Macros that do not import: SNI and the peer chain. */
 static inline long rehost_ssl_set_tlsext_host_name(SSL *s, const char *name) { return SSL_set_tlsext_host_name(s, name); }
+#include <openssl/decoder.h>

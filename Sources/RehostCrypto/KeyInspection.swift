@@ -56,6 +56,8 @@ public enum PEMItem: Sendable, Equatable {
   case privateKey(KeyFacts)
   case publicKey(KeyFacts)
   case certificate(CertificateFacts)
+  /// The public key of a certificate signing request.
+  case requestKey(KeyFacts)
   /// A passphrase-protected private key: cannot be inspected without the passphrase.
   case encryptedPrivateKey
   /// A PEM type we do not inspect (CRL, CSR, parameters...), by its label.
@@ -87,9 +89,39 @@ public enum KeyInspection {
     return results
   }
 
+  /// Identifies a DER file: a certificate, a public key (SPKI), a private key (PKCS#8 or
+  /// PKCS#1) or a certificate request; nil when it is none of these.
+  public static func inspect(der: [UInt8]) -> PEMItem? {
+    defer { ERR_clear_error() }
+    func attempt<T>(_ body: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> T?) -> T? {
+      der.withUnsafeBufferPointer { buffer in
+        var pointer: UnsafePointer<UInt8>? = buffer.baseAddress
+        return body(&pointer, buffer.count)
+      }
+    }
+    if let cert = attempt({ d2i_X509(nil, $0, $1) }) {
+      defer { X509_free(cert) }
+      return .certificate(certificateFacts(cert))
+    }
+    if let pkey = attempt({ d2i_PUBKEY(nil, $0, $1) }) {
+      defer { EVP_PKEY_free(pkey) }
+      return .publicKey(keyFacts(pkey))
+    }
+    if let pkey = attempt({ d2i_AutoPrivateKey(nil, $0, $1) }) {
+      defer { EVP_PKEY_free(pkey) }
+      return .privateKey(keyFacts(pkey))
+    }
+    if let request = attempt({ d2i_X509_REQ(nil, $0, $1) }) {
+      defer { X509_REQ_free(request) }
+      return X509_REQ_get0_pubkey(request).map { .requestKey(keyFacts($0)) }
+    }
+    return nil
+  }
+
   static func item(label: String, pem: String) -> PEMItem {
-    var bytes = Array(pem.utf8)
-    return bytes.withUnsafeMutableBytes { raw -> PEMItem in
+    var raw = Array(pem.utf8)
+    let bytes = raw
+    return raw.withUnsafeMutableBytes { raw -> PEMItem in
       guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return .unreadable(label, reason: "out of memory") }
       defer {
         BIO_free(bio)
@@ -111,6 +143,20 @@ public enum KeyInspection {
         }
         defer { EVP_PKEY_free(pkey) }
         return .publicKey(keyFacts(pkey))
+      case "RSA PUBLIC KEY":
+        // PKCS#1 public keys: only the decoder API reads them without deprecated calls.
+        guard let pkey = decode(pem: bytes, structure: "type-specific", type: "RSA", selection: 0) else {
+          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+        }
+        defer { EVP_PKEY_free(pkey) }
+        return .publicKey(keyFacts(pkey))
+      case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
+        guard let request = PEM_read_bio_X509_REQ(bio, nil, nil, nil) else {
+          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+        }
+        defer { X509_REQ_free(request) }
+        guard let pkey = X509_REQ_get0_pubkey(request) else { return .unreadable(label, reason: "no public key") }
+        return .requestKey(keyFacts(pkey))
       case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
         guard let cert = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else {
           return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
@@ -121,6 +167,21 @@ public enum KeyInspection {
         return .other(label)
       }
     }
+  }
+
+  /// Reads a key with OpenSSL 3's decoders (input "PEM"), for structures the PEM_read
+  /// functions no longer cover.
+  static func decode(pem: [UInt8], structure: String, type: String, selection: Int32) -> OpaquePointer? {
+    var pkey: OpaquePointer?
+    guard let ctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", structure, type, selection, nil, nil) else { return nil }
+    defer { OSSL_DECODER_CTX_free(ctx) }
+    var data: UnsafePointer<UInt8>? = nil
+    var length = pem.count
+    let ok = pem.withUnsafeBufferPointer { buffer -> Int32 in
+      data = buffer.baseAddress
+      return OSSL_DECODER_from_data(ctx, &data, &length)
+    }
+    return ok == 1 ? pkey : nil
   }
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {

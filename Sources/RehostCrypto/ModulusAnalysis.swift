@@ -86,8 +86,9 @@ public enum ModulusAnalysis {
 
   /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are
   /// k·M + (65537^a mod M), so n mod r lies in the subgroup that 65537 generates mod r for
-  /// every small prime r dividing M. Random moduli pass this for all 38 primes with
-  /// negligible probability. (The published detector's test, on its published primes.)
+  /// every small prime r dividing M. Random moduli pass this for all 38 primes (3...167)
+  /// with negligible probability. This follows the published detection method; it is
+  /// tested with keys built with that structure, not with keys from an Infineon chip.
   public static func hasROCAFingerprint(modulusHex: String) -> Bool {
     guard let n = BigNum(hex: modulusHex) else { return false }
     return rocaSubgroups.allSatisfy { r, subgroup in subgroup.contains(UInt(BN_mod_word(n.raw, r))) }

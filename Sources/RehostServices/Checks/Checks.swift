@@ -99,6 +99,14 @@ final class Scan {
     var st = stat()
     guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= Self.maxFileSize,
           let data = FileManager.default.contents(atPath: path) else { return }
+    // DER: a binary ASN.1 SEQUENCE (0x30) that is one of the structures we read.
+    if data.first == 0x30, !data.prefix(64).allSatisfy({ $0 >= 0x09 && $0 < 0x7f }), let item = KeyInspection.inspect(der: [UInt8](data)) {
+      files += 1
+      currentFile = path
+      currentLine = nil
+      examine(item, at: path, line: nil)
+      return
+    }
     content(String(decoding: data, as: UTF8.self), at: path)
   }
 
@@ -122,28 +130,36 @@ final class Scan {
     }
     for (line, item) in KeyInspection.inspect(pem: text) {
       currentLine = line
-      func add(_ severity: Finding.Severity, _ subject: String, _ problem: String, _ action: String) {
-        findings.append(Finding(severity: severity, file: path, line: line, subject: subject, problem: problem, action: action))
-      }
-      switch item {
-      case .privateKey(let key):
-        keys += 1
-        check(key, subject: "\(key.algorithm)-\(key.bits) private key", add)
-      case .publicKey(let key):
-        keys += 1
-        check(key, subject: "\(key.algorithm)-\(key.bits) public key", add)
-      case .certificate(let cert):
-        certificates += 1
-        check(cert, add)
-      case .encryptedPrivateKey:
-        keys += 1
-        add(.info, "encrypted private key", "cannot inspect without its passphrase",
-            "its certificate, if found, is checked; to check the key itself, decrypt a copy and run the check on it")
-      case .unreadable(let label, let reason):
-        add(.warning, label.lowercased(), "cannot be read: \(reason)", "check whether the file is damaged")
-      case .other:
-        break
-      }
+      examine(item, at: path, line: line)
+    }
+  }
+
+  /// Checks one identified key, certificate or request.
+  func examine(_ item: PEMItem, at path: String, line: Int?) {
+    func add(_ severity: Finding.Severity, _ subject: String, _ problem: String, _ action: String) {
+      findings.append(Finding(severity: severity, file: path, line: line, subject: subject, problem: problem, action: action))
+    }
+    switch item {
+    case .privateKey(let key):
+      keys += 1
+      check(key, subject: "\(key.algorithm)-\(key.bits) private key", add)
+    case .publicKey(let key):
+      keys += 1
+      check(key, subject: "\(key.algorithm)-\(key.bits) public key", add)
+    case .certificate(let cert):
+      certificates += 1
+      check(cert, add)
+    case .requestKey(let key):
+      keys += 1
+      check(key, subject: "certificate request's \(key.algorithm)-\(key.bits) key", add)
+    case .encryptedPrivateKey:
+      keys += 1
+      add(.info, "encrypted private key", "cannot inspect without its passphrase",
+          "its certificate, if found, is checked; to check the key itself, decrypt a copy and run the check on it")
+    case .unreadable(let label, let reason):
+      add(.warning, label.lowercased(), "cannot be read: \(reason)", "check whether the file is damaged")
+    case .other:
+      break
     }
   }
 
