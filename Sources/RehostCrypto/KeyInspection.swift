@@ -212,11 +212,7 @@ public enum KeyInspection {
       defer { rehost_openssl_free(text) }
       return String(cString: text)
     }
-    func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64 {
-      var tm = Glibc.tm()
-      guard let t, ASN1_TIME_to_tm(t, &tm) == 1 else { return 0 }
-      return Int64(timegm(&tm))
-    }
+    func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64 { epochSeconds(t) ?? 0 }
     let nid = X509_get_signature_nid(cert)
     let key = X509_get0_pubkey(cert).map { keyFacts($0) }
     return CertificateFacts(
@@ -224,6 +220,13 @@ public enum KeyInspection {
       notBefore: seconds(X509_get0_notBefore(cert)), notAfter: seconds(X509_get0_notAfter(cert)),
       signatureAlgorithm: OBJ_nid2ln(nid).map { String(cString: $0) } ?? "unknown", key: key,
       serialHex: serialHex(X509_get0_serialNumber(cert)))
+  }
+
+  /// An ASN.1 time as seconds since the epoch (UTC).
+  static func epochSeconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64? {
+    var tm = Glibc.tm()
+    guard let t, ASN1_TIME_to_tm(t, &tm) == 1 else { return nil }
+    return Int64(timegm(&tm))
   }
 
   /// Upper-case hex of an ASN.1 integer, as `openssl ca` writes serials (even digit count).
@@ -261,18 +264,13 @@ public enum KeyInspection {
         revoked.insert(serialHex(X509_REVOKED_get0_serialNumber(entry)))
       }
     }
-    func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64? {
-      var tm = Glibc.tm()
-      guard let t, ASN1_TIME_to_tm(t, &tm) == 1 else { return nil }
-      return Int64(timegm(&tm))
-    }
     let issuerName: String = {
       guard let n = X509_CRL_get_issuer(crl), let text = X509_NAME_oneline(n, nil, 0) else { return "" }
       defer { rehost_openssl_free(text) }
       return String(cString: text)
     }()
-    return CRLFacts(issuer: issuerName, lastUpdate: seconds(X509_CRL_get0_lastUpdate(crl)) ?? 0,
-                    nextUpdate: seconds(X509_CRL_get0_nextUpdate(crl)), revokedSerials: revoked, signatureVerifies: verified)
+    return CRLFacts(issuer: issuerName, lastUpdate: epochSeconds(X509_CRL_get0_lastUpdate(crl)) ?? 0,
+                    nextUpdate: epochSeconds(X509_CRL_get0_nextUpdate(crl)), revokedSerials: revoked, signatureVerifies: verified)
   }
 }
 
