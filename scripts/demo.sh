@@ -54,5 +54,15 @@ run diff -r srv/ca restored/ca
 run sh -c "cd srv/ca && find . -printf '%p %m %s %T@\n' | sort > ../../before.txt"
 run sh -c "cd restored/ca && find . -printf '%p %m %s %T@\n' | sort > ../../after.txt"
 run cmp before.txt after.txt
+step "9. Post-move checks: the restored CA is consistent and its keys are sound"
+run "$rehost" check restored --blocklist "$here/../testdata/debian-weak-sample" --no-standard-blocklists
+
+step "10. ...but the off-line page of 2008 served a key from Debian's broken OpenSSL"
+mkdir -p offline-page
+cp "$here/../testdata/debian-weak-sample/rsa1024-le32-pid00007-nornd.pem" offline-page/server.key
+printf '$ %s\n' "rehost check offline-page --blocklist testdata/debian-weak-sample"
+if "$rehost" check offline-page --blocklist "$here/../testdata/debian-weak-sample" --no-standard-blocklists; then
+  echo "demo: the weak key was not flagged" >&2; exit 1
+fi
 echo
-echo "demo complete: content, modes, sizes and mtimes restored; files are in $work"
+echo "demo complete: content, modes, sizes and mtimes restored, the CA checked; files are in $work"
