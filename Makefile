@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 SWIFT  ?= swift
-DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev pkg-config zstd openssl openssh-client python3 python3-pip
+DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip
 BENCH_DEBS := age time
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -7,6 +7,7 @@
 //     -> RehostCrypto   (the only module that touches OpenSSL)
 //     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
 //     -> RehostStorage  (libarchive tar, libzstd streams, atomic files; no crypto)
+//     -> RehostMath     (GMP: batch GCD for the key checks)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
 //     -> rehost         (thin command-line front end)
 import PackageDescription
@@ -31,14 +32,18 @@ let package = Package(
       name: "COpenSSL", pkgConfig: "openssl",
       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
     .systemLibrary(name: "CPosix"),
+    .systemLibrary(
+      name: "CGMP", pkgConfig: "gmp",
+      providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
 
     .target(name: "RehostBase"),
     .target(name: "RehostCrypto", dependencies: ["COpenSSL"]),
     .target(name: "RehostFormat", dependencies: ["RehostBase", "RehostCrypto"]),
     .target(name: "RehostStorage", dependencies: ["RehostBase", "CArchive", "CZstd", "CPosix"]),
+    .target(name: "RehostMath", dependencies: ["CGMP"]),
     .target(
       name: "RehostServices",
-      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CArchive", "CPosix"]),
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "CArchive", "CPosix"]),
     .executableTarget(
       name: "rehost",
       dependencies: [
@@ -46,7 +51,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
+    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto", "RehostMath"]),
     .testTarget(name: "RehostFormatTests", dependencies: ["RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(
       name: "RehostServicesTests",

@@ -1,9 +1,8 @@
 import COpenSSL
 
-/// Checks of RSA moduli that need no list: small factors, primes close enough for
-/// Fermat's method, and primes shared between keys (batch GCD). Arithmetic is OpenSSL's
-/// BIGNUM; its multiplication is subquadratic, its division is not, so batch GCD here
-/// suits thousands of keys, not millions.
+/// Checks of one RSA modulus that need no list: small factors, primes close enough for
+/// Fermat's method, the ROCA fingerprint. (Primes shared between keys: RehostMath's
+/// BatchGCD, on GMP.)
 public enum ModulusAnalysis {
   /// The smallest prime factor of `n` below `limit`, if any.
   public static func smallFactor(modulusHex: String, limit: UInt64 = 10_000) -> UInt64? {
@@ -45,43 +44,6 @@ public enum ModulusAnalysis {
       BN_add_word(a.raw, 1)
     }
     return nil
-  }
-
-  /// Batch GCD (product tree, then remainder tree): for each modulus that shares a prime
-  /// with another in the list, the shared factor in hex. Moduli must be distinct.
-  public static func sharedFactors(moduliHex: [String]) -> [Int: String] {
-    let moduli = moduliHex.compactMap { BigNum(hex: $0) }
-    guard moduli.count == moduliHex.count, moduli.count > 1, let ctx = BN_CTX_new() else { return [:] }
-    defer { BN_CTX_free(ctx) }
-    var tree: [[BigNum]] = [moduli]
-    while tree.last!.count > 1 {
-      let level = tree.last!
-      tree.append(stride(from: 0, to: level.count, by: 2).map { i in
-        guard i + 1 < level.count else { return level[i] }
-        let product = BigNum()
-        BN_mul(product.raw, level[i].raw, level[i + 1].raw, ctx)
-        return product
-      })
-    }
-    // Remainders of the whole product modulo each node's square, from the top down.
-    var remainders = tree.last!
-    for level in tree.dropLast().reversed() {
-      remainders = level.enumerated().map { i, node in
-        let square = BigNum(), remainder = BigNum()
-        BN_sqr(square.raw, node.raw, ctx)
-        BN_div(nil, remainder.raw, remainders[i / 2].raw, square.raw, ctx)
-        return remainder
-      }
-    }
-    var shared: [Int: String] = [:]
-    for (i, n) in moduli.enumerated() {
-      // gcd(remainder / n, n) is 1 unless n shares a prime with another modulus.
-      let quotient = BigNum(), gcd = BigNum()
-      BN_div(quotient.raw, nil, remainders[i].raw, n.raw, ctx)
-      BN_gcd(gcd.raw, quotient.raw, n.raw, ctx)
-      if BN_is_one(gcd.raw) != 1 { shared[i] = gcd.hex }
-    }
-    return shared
   }
 
   /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are

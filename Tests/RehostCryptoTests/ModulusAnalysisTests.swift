@@ -1,4 +1,5 @@
 import RehostCrypto
+import RehostMath
 import Testing
 
 @Suite struct ModulusAnalysisTests {
@@ -16,8 +17,8 @@ import Testing
 
   @Test func batchGCDFindsSharedPrimesOnly() {
     let moduli = ["E8D6CA6163", "E8D8D13245", "E8DBCC2A57"]  // p1*p2, p2*p3, p4*p5
-    let shared = ModulusAnalysis.sharedFactors(moduliHex: moduli)
+    let shared = BatchGCD.sharedFactors(moduliHex: moduli)
     #expect(shared == [0: "0F4261", 1: "0F4261"])  // p2 = 1000033
-    #expect(ModulusAnalysis.sharedFactors(moduliHex: ["E8D6CA6163", "E8DBCC2A57"]).isEmpty)
+    #expect(BatchGCD.sharedFactors(moduliHex: ["E8D6CA6163", "E8DBCC2A57"]).isEmpty)
   }
 }

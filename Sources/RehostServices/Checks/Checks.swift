@@ -2,6 +2,7 @@ import Foundation
 import RehostBase
 import RehostCrypto
 import RehostFormat
+import RehostMath
 import RehostStorage
 
 /// What `rehost check` looks at and with which lists.
@@ -289,21 +290,20 @@ final class Scan {
     return CheckReport(findings: all, filesScanned: files, keys: keys, certificates: certificates, blocklists: blocklist.sizes)
   }
 
-  /// OpenSSL's BIGNUM division is quadratic, so batch GCD's remainder tree grows with the
-  /// square of the key count: about 6 s for 1,000 RSA-2048 keys here. Past this many keys
-  /// the check says it did not run rather than stall.
-  static let maxBatchGCD = 2_000
+  /// Batch GCD keeps its product tree in memory: about 4.5 KiB per RSA-2048 key and tree
+  /// level, some 450 MiB at this many keys. Past it the check says it did not run.
+  static let maxBatchGCD = 100_000
 
   /// One finding per place holding a key that shares a prime with another; partners are
   /// named (up to three) by pairwise GCD among the flagged keys, which are few in practice.
   func sharedPrimeFindings(_ distinct: [String]) -> [Finding] {
-    let shared = ModulusAnalysis.sharedFactors(moduliHex: distinct)
+    let shared = BatchGCD.sharedFactors(moduliHex: distinct)
     let flagged = shared.keys.sorted()
     var out: [Finding] = []
     for index in flagged {
       var partners: [String] = []
       if flagged.count <= 100 {
-        partners = flagged.filter { $0 != index && !ModulusAnalysis.sharedFactors(moduliHex: [distinct[index], distinct[$0]]).isEmpty }
+        partners = flagged.filter { $0 != index && !BatchGCD.sharedFactors(moduliHex: [distinct[index], distinct[$0]]).isEmpty }
           .flatMap { moduli[distinct[$0]]!.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
       }
       let named = partners.isEmpty ? "another key found"

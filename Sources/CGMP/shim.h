@@ -1,0 +1,19 @@
+#include <stdlib.h>
+#include <gmp.h>
+
+/* GMP's mpz_* names are macros over __gmpz_*; these wrappers give Swift plain functions. */
+static inline void rehost_mpz_init(mpz_ptr x) { mpz_init(x); }
+static inline void rehost_mpz_clear(mpz_ptr x) { mpz_clear(x); }
+static inline int rehost_mpz_set_hex(mpz_ptr x, const char *hex) { return mpz_set_str(x, hex, 16); }
+static inline void rehost_mpz_mul(mpz_ptr r, mpz_srcptr a, mpz_srcptr b) { mpz_mul(r, a, b); }
+static inline void rehost_mpz_set(mpz_ptr r, mpz_srcptr a) { mpz_set(r, a); }
+static inline void rehost_mpz_mod(mpz_ptr r, mpz_srcptr a, mpz_srcptr m) { mpz_mod(r, a, m); }
+static inline void rehost_mpz_divexact(mpz_ptr q, mpz_srcptr a, mpz_srcptr d) { mpz_divexact(q, a, d); }
+static inline void rehost_mpz_gcd(mpz_ptr g, mpz_srcptr a, mpz_srcptr b) { mpz_gcd(g, a, b); }
+static inline int rehost_mpz_is_one(mpz_srcptr a) { return mpz_cmp_ui(a, 1) == 0; }
+/* Hex digits, upper case; the caller frees with free(). */
+static inline char *rehost_mpz_get_hex(mpz_srcptr a) {
+  char *s = mpz_get_str(NULL, 16, a);
+  for (char *p = s; p && *p; p++) if (*p >= 'a' && *p <= 'f') *p -= 32;
+  return s;
+}
