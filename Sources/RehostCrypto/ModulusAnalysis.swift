@@ -7,10 +7,36 @@ public enum ModulusAnalysis {
   /// The smallest prime factor of `n` below `limit`, if any.
   public static func smallFactor(modulusHex: String, limit: UInt64 = 10_000) -> UInt64? {
     guard let n = BigNum(hex: modulusHex) else { return nil }
-    for p in primes(below: limit) where BN_mod_word(n.raw, UInt(p)) == 0 {
-      return n.isWord(p) ? nil : p
+    // One BIGNUM division per group of primes whose product fits a word, then word
+    // arithmetic: about 4.5 times fewer divisions than one per prime.
+    for group in limit == 10_000 ? smallPrimeGroups : primeGroups(primes(below: limit)) {
+      let remainder = UInt64(BN_mod_word(n.raw, UInt(group.product)))
+      for p in group.primes where remainder % p == 0 {
+        return n.isWord(p) ? nil : p
+      }
     }
     return nil
+  }
+
+  static let smallPrimeGroups = primeGroups(primes(below: 10_000))
+
+  /// Consecutive primes grouped so that each group's product fits in 64 bits.
+  static func primeGroups(_ primes: [UInt64]) -> [(product: UInt64, primes: [UInt64])] {
+    var groups: [(UInt64, [UInt64])] = []
+    var product: UInt64 = 1, members: [UInt64] = []
+    for p in primes {
+      let (next, overflow) = product.multipliedReportingOverflow(by: p)
+      if overflow {
+        groups.append((product, members))
+        product = p
+        members = [p]
+      } else {
+        product = next
+        members.append(p)
+      }
+    }
+    if !members.isEmpty { groups.append((product, members)) }
+    return groups
   }
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
@@ -69,8 +95,11 @@ public enum ModulusAnalysis {
 
   static let residues: [(UInt, Set<UInt>)] = [64, 63, 65, 11].map { m in (m, Set((0..<m).map { $0 * $0 % m })) }
 
+  /// Squares are quadratic residues mod 64, 63, 65 and 11: one division by their product
+  /// (2,882,880) answers all four.
   static func mayBeSquare(_ x: BigNum) -> Bool {
-    residues.allSatisfy { m, squares in squares.contains(UInt(BN_mod_word(x.raw, m))) }
+    let r = UInt(BN_mod_word(x.raw, 64 * 63 * 65 * 11))
+    return residues.allSatisfy { m, squares in squares.contains(r % m) }
   }
 
   static func primes(below limit: UInt64) -> [UInt64] {

@@ -7,6 +7,9 @@ import Testing
   @Test func smallFactorsAreFound() {
     #expect(ModulusAnalysis.smallFactor(modulusHex: "17FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD") == 3)  // 3 * (2^127 - 1)
     #expect(ModulusAnalysis.smallFactor(modulusHex: "E8D6CA6163") == nil)  // 1000003 * 1000033
+    // Factors from the middle and the end of the prime groups: 7919, 9973 (the largest below 10,000).
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "F777FFFFFFFFFFFFFFFFFFFFFFFFFFFE111") == 7919)
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "137A7FFFFFFFFFFFFFFFFFFFFFFFFFFFD90B") == 9973)
   }
 
   @Test func closePrimesFallToFermat() {
