@@ -183,8 +183,8 @@ public final class AsymmetricKey: @unchecked Sendable {
   ) throws -> [OpaquePointer] {
     var keys: [OpaquePointer] = []
     do {
-      for block in pemBlocks(pem) {
-        var text = Array(block.utf8)
+      for block in PEMBlock.split(pem) {
+        var text = Array(block.text.utf8)
         let key: OpaquePointer? = text.withUnsafeMutableBytes { raw in
           guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else { return nil }
           defer { BIO_free(bio) }
@@ -198,24 +198,6 @@ public final class AsymmetricKey: @unchecked Sendable {
       keys.forEach { EVP_PKEY_free($0) }
       throw error
     }
-  }
-
-  static func pemBlocks(_ text: String) -> [String] {
-    var blocks: [String] = []
-    var current: [Substring]?
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-      if current == nil, trimmed.hasPrefix("-----BEGIN ") {
-        current = [trimmed]
-      } else if current != nil {
-        current!.append(trimmed)
-        if trimmed.hasPrefix("-----END ") {
-          blocks.append(current!.joined(separator: "\n") + "\n")
-          current = nil
-        }
-      }
-    }
-    return blocks
   }
 
   private func withMemoryBIO(_ body: (OpaquePointer) throws -> Void) throws -> String {

@@ -70,23 +70,7 @@ public enum PEMItem: Sendable, Equatable {
 public enum KeyInspection {
   /// Identifies every PEM block in `text`, with the 1-based line its BEGIN is on.
   public static func inspect(pem text: String) -> [(line: Int, item: PEMItem)] {
-    var results: [(Int, PEMItem)] = []
-    var block: [Substring] = []
-    var startLine = 0
-    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
-      if block.isEmpty {
-        if line.hasPrefix("-----BEGIN ") && line.hasSuffix("-----") { block = [line]; startLine = index + 1 }
-      } else {
-        block.append(line)
-        if line.hasPrefix("-----END ") {
-          let label = String(block[0].dropFirst(11).dropLast(5))
-          results.append((startLine, item(label: label, pem: block.joined(separator: "\n") + "\n")))
-          block = []
-        }
-      }
-    }
-    return results
+    PEMBlock.split(text).map { ($0.line, item(label: $0.label, pem: $0.text)) }
   }
 
   /// Identifies a DER file: a certificate, a public key (SPKI), a private key (PKCS#8 or
@@ -283,9 +267,6 @@ public enum Digest {
     EVP_Digest(bytes, bytes.count, &out, &length, EVP_md5(), nil)
     return out
   }
-
-  /// SHA-256 of bytes (for badkeys' blocklist).
-  public static func sha256(_ bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
 
   /// SHA-1, only for legacy fingerprints (Debian's blacklists); never for security.
   public static func sha1(_ bytes: [UInt8]) -> [UInt8] {

@@ -17,9 +17,12 @@ public enum SSHKeys {
     public let bits: Int
     public let isPrivateKeyFile: Bool
 
-    /// openssh-blacklist (`ssh-vulnkey`) entry: MD5 of the blob, hex, without its first 12 digits.
-    public var debianFingerprint: String { String(Hex.encode(Digest.md5(blob)).dropFirst(12)) }
+    /// openssh-blacklist (`ssh-vulnkey`) entry for this key.
+    public var debianFingerprint: String { SSHKeys.debianFingerprint(blob: blob) }
   }
+
+  /// openssh-blacklist (`ssh-vulnkey`) entry: MD5 of the key blob, hex, without its first 12 digits.
+  public static func debianFingerprint(blob: [UInt8]) -> String { String(Hex.encode(Digest.md5(blob)).dropFirst(12)) }
 
   /// Finds public key lines (any position on the line: known_hosts puts host names first,
   /// authorized_keys may put options first) and OpenSSH private key blocks.

@@ -85,6 +85,18 @@ final class ArchiveFileReader {
   }
 }
 
+extension ArchiveFileReader {
+  /// Finishes the read and holds it against the seal: the file's SHA-256 and size, and,
+  /// after a full read, the manifest's hash and totals. Returns the file's size.
+  @discardableResult
+  func finish(against facts: SealFacts, payload: PayloadSummary?) throws -> Int64 {
+    let (sha256, size) = try finish()
+    try SealCheck.compare(facts, sha256: sha256, size: size)
+    if let payload { try SealCheck.compare(facts, payload: payload) }
+    return size
+  }
+}
+
 /// What the decrypting stage hands back; written before its pipe closes, read after
 /// `BackgroundStage.wait()`.
 private final class StageOutcome: @unchecked Sendable {
@@ -130,6 +142,7 @@ final class PayloadWalker {
     let storedHash = SHA256()
     let rules = PathRules()
     var sawManifest = false
+    var totals = ManifestTotals()
     var entries = 0
     var bytes: Int64 = 0
     while let entry = try tar.next() {
@@ -168,6 +181,7 @@ final class PayloadWalker {
         record.sha256 = Hex.encode(hasher.finalize())
       }
       try handler.end(entry)
+      totals.add(record)
       try seen.write(Array((record.jsonLine() + "\n").utf8))
       entries += 1
       progress?.progress(entries: entries, bytes: bytes)
@@ -177,7 +191,7 @@ final class PayloadWalker {
       throw RehostError(.corrupt, "the archive has no manifest (\(Manifest.archivePath))",
                         hint: "the archive was not written by rehost as sealed; do not trust it")
     }
-    let (header, totals) = try compare(seen: seen.reader(), stored: stored.reader())
+    let header = try compare(seen: seen.reader(), stored: stored.reader(), totals: totals)
     return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()))
   }
 
@@ -193,8 +207,9 @@ final class PayloadWalker {
     }
   }
 
-  /// Compares the entries seen, line by line, with the stored manifest.
-  private func compare(seen: ByteSource, stored: ByteSource) throws -> (ManifestHeader, ManifestTotals) {
+  /// Compares the entries seen, line by line, with the stored manifest, whose last line
+  /// must equal `totals` (counted from the entries seen, which match it line for line).
+  private func compare(seen: ByteSource, stored: ByteSource, totals: ManifestTotals) throws -> ManifestHeader {
     let actual = LineReader(source: seen), expected = LineReader(source: stored)
     func bad(_ why: String) -> RehostError {
       RehostError(.corrupt, "the archive's manifest is malformed: \(why)",
@@ -203,7 +218,6 @@ final class PayloadWalker {
     guard let headerLine = try expected.next(),
           let header = try? JSONDecoder().decode(ManifestHeader.self, from: Data(headerLine.utf8)),
           header.format == Manifest.format else { throw bad("no valid first line") }
-    var totals = ManifestTotals()
     var index = 0
     while true {
       let seenLine = try actual.next()
@@ -216,7 +230,7 @@ final class PayloadWalker {
         guard storedLine == totals.jsonLine(), try expected.next() == nil else {
           throw bad("its totals do not add up to its entries")
         }
-        return (header, totals)
+        return header
       }
       guard let seenLine else {
         throw RehostError(.corrupt, "the manifest lists \(try describe(storedLine)), which the archive does not hold",
@@ -228,7 +242,6 @@ final class PayloadWalker {
         throw RehostError(.corrupt, "entry \(index), \(want.path), differs from the manifest: \(want.differences(from: got).joined(separator: ", "))",
                           hint: "do not trust this archive; use another copy")
       }
-      totals.add(try ManifestEntry.parse(storedLine))
     }
   }
 

@@ -43,9 +43,3 @@ final class HashingSource: ByteSource {
     return Hex.encode(hasher.finalize())
   }
 }
-
-/// A sink that only counts (for structure checks that need no content).
-final class NullSink: ByteSink {
-  func write(_ bytes: UnsafeRawBufferPointer) throws {}
-  func finish() throws {}
-}

@@ -37,9 +37,7 @@ public enum ManifestExporter {
     let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
     let manifest = try SpoolFile()
     let payload = try PayloadWalker(tar: tar, progress: progress, manifestCopy: manifest).run(DiscardingHandler())
-    let (sha256, size) = try reader.finish()
-    try SealCheck.compare(facts, sha256: sha256, size: size)
-    try SealCheck.compare(facts, payload: payload)
+    try reader.finish(against: facts, payload: payload)
 
     switch options.format {
     case .sha256sum:

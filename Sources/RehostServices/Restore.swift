@@ -74,14 +74,12 @@ public enum Restore {
     do {
       let root = options.bagit ? staging + "/data" : staging
       if options.bagit, mkdir(root, 0o755) != 0 { throw SystemError.io("create", root) }
-      let manifest = try SpoolFile()
+      let manifest = options.bagit ? try SpoolFile() : nil
       let handler = ExtractingHandler(root: root, writer: DiskWriter(restoreOwners: geteuid() == 0))
       let payload = try PayloadWalker(tar: tar, progress: progress, manifestCopy: manifest).run(handler)
-      let (sha256, size) = try reader.finish()
-      try SealCheck.compare(facts, sha256: sha256, size: size)
-      try SealCheck.compare(facts, payload: payload)
+      try reader.finish(against: facts, payload: payload)
       try handler.writer.close()
-      if options.bagit { try BagTags.write(into: staging, facts: facts, manifest: manifest) }
+      if let manifest { try BagTags.write(into: staging, facts: facts, manifest: manifest) }
       chmod(staging, 0o755 & ~currentUmask())
       if let replaced = try commit(staging: staging, target: target, state: targetState) {
         notes.append("the previous content of \(target) was replaced")

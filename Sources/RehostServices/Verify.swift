@@ -53,19 +53,12 @@ public enum Verify {
     }
     try checkRecipients(reader.header, facts)
 
-    if options.identities.isEmpty && options.shareFiles.isEmpty {
-      let (sha256, size) = try reader.finish()
-      try SealCheck.compare(facts, sha256: sha256, size: size)
-      let chunks = try ChunkedStream.chunkCount(
-        payloadLength: size - Int64(reader.headerLength), chunkSize: reader.header.chunkSize).get()
-      return VerifyReport(facts: facts, signatures: signatures, chunks: chunks, payload: nil)
+    var payload: PayloadSummary?
+    if !options.identities.isEmpty || !options.shareFiles.isEmpty {
+      let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
+      payload = try PayloadWalker(tar: tar, progress: progress).run(DiscardingHandler())
     }
-
-    let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
-    let payload = try PayloadWalker(tar: tar, progress: progress).run(DiscardingHandler())
-    let (sha256, size) = try reader.finish()
-    try SealCheck.compare(facts, sha256: sha256, size: size)
-    try SealCheck.compare(facts, payload: payload)
+    let size = try reader.finish(against: facts, payload: payload)
     let chunks = try ChunkedStream.chunkCount(
       payloadLength: size - Int64(reader.headerLength), chunkSize: reader.header.chunkSize).get()
     return VerifyReport(facts: facts, signatures: signatures, chunks: chunks, payload: payload)

@@ -67,10 +67,10 @@ public struct DebianBlocklist: Sendable {
     let list = lists["\(type)-\(bits)"]
     if let list {
       if let sha1 = modulusLineSHA1, list.contains(String(sha1.suffix(20))) { return ("Debian's list (openssl-blacklist)", true) }
-      if let blob = sshBlob, list.contains(String(Hex.encode(Digest.md5(blob)).dropFirst(12))) { return ("Debian's list (openssh-blacklist)", true) }
+      if let blob = sshBlob, list.contains(SSHKeys.debianFingerprint(blob: blob)) { return ("Debian's list (openssh-blacklist)", true) }
     }
     if let value {
-      let prefix = Array(Digest.sha256(value).prefix(15))
+      let prefix = Array(SHA256.hash(value).prefix(15))
       for path in badkeys {
         if let id = Self.search(path, prefix) { return (id == 1 ? "badkeys' debianssl list" : "badkeys' list \(id)", true) }
       }
