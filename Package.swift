@@ -8,6 +8,7 @@
 //     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
 //     -> RehostStorage  (libarchive tar, libzstd streams, atomic files; no crypto)
 //     -> RehostMath     (GMP: batch GCD for the key checks)
+//     -> RehostDatabases (SQLite backup API; pg_dump and mariadb-dump driven over pipes)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
 //     -> rehost         (thin command-line front end)
 import PackageDescription
@@ -33,6 +34,9 @@ let package = Package(
       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
     .systemLibrary(name: "CPosix"),
     .systemLibrary(
+      name: "CSQLite", pkgConfig: "sqlite3",
+      providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+    .systemLibrary(
       name: "CGMP", pkgConfig: "gmp",
       providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
 
@@ -41,13 +45,14 @@ let package = Package(
     .target(name: "RehostFormat", dependencies: ["RehostBase", "RehostCrypto"]),
     .target(name: "RehostStorage", dependencies: ["RehostBase", "CArchive", "CZstd", "CPosix"]),
     .target(name: "RehostMath", dependencies: ["CGMP"]),
+    .target(name: "RehostDatabases", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CSQLite"]),
     .target(
       name: "RehostServices",
-      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "CArchive", "CPosix"]),
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases", "CArchive", "CPosix"]),
     .executableTarget(
       name: "rehost",
       dependencies: [
-        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage",
+        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -23,3 +23,8 @@ static inline int rehost_rename_noreplace(const char *a, const char *b) {
   return -1;
 #endif
 }
+
+/* A pipe whose ends close on exec (pipe2 needs _GNU_SOURCE, which Glibc's module lacks). */
+static inline int rehost_pipe_cloexec(int fds[2]) {
+  return pipe2(fds, O_CLOEXEC);
+}

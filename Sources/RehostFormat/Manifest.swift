@@ -171,3 +171,70 @@ enum JSON {
     return out + "\""
   }
 }
+
+/// A database captured in the snapshot (one manifest line, after the entries and before
+/// the totals): how it was taken, and per table what a restore must bring back.
+///
+/// Its dump is stored as ordinary file entries under `.rehost/databases/<name>/`, which
+/// the manifest lists like any file; this record says what they hold.
+public struct ManifestDatabase: Codable, Equatable, Sendable {
+  public struct Table: Codable, Equatable, Sendable {
+    /// Qualified as the engine shows it (`schema.table` for PostgreSQL).
+    public var name: String
+    public var rows: Int64
+    /// An order-independent digest of the rows' content; how it is computed depends on
+    /// the method (docs/FORMAT.md), so only same-engine restores compare it.
+    public var checksum: String
+    public init(name: String, rows: Int64, checksum: String) {
+      self.name = name
+      self.rows = rows
+      self.checksum = checksum
+    }
+  }
+
+  /// The name chosen at snapshot time; `restore --db NAME=...` refers to it.
+  public var name: String
+  /// `sqlite-backup`, `pg_dump-custom` or `mariadb-dump`.
+  public var method: String
+  /// The engine's version as it reported it.
+  public var server: String
+  /// Where it came from, without passwords.
+  public var source: String
+  public var tables: [Table]
+  /// The archive files holding the dump, in order.
+  public var files: [String]
+  /// Total bytes of the dump.
+  public var bytes: Int64
+
+  public init(name: String, method: String, server: String, source: String, tables: [Table], files: [String], bytes: Int64) {
+    self.name = name
+    self.method = method
+    self.server = server
+    self.source = source
+    self.tables = tables
+    self.files = files
+    self.bytes = bytes
+  }
+
+  /// Where a database's files live inside the archive.
+  public static let archiveDirectory = Manifest.reservedTopLevelName + "/databases"
+
+  /// Whether an archive path belongs to a database dump rather than to a restored tree.
+  public static func isDatabasePath(_ path: String) -> Bool {
+    path == archiveDirectory || path.hasPrefix(archiveDirectory + "/")
+  }
+
+  public static let linePrefix = "{\"database\":"
+
+  public func jsonLine() -> String {
+    let tableList = tables.map { "{\"name\":\(JSON.string($0.name)),\"rows\":\($0.rows),\"checksum\":\(JSON.string($0.checksum))}" }
+    return "{\"database\":{\"name\":\(JSON.string(name)),\"method\":\(JSON.string(method)),\"server\":\(JSON.string(server)),"
+      + "\"source\":\(JSON.string(source)),\"tables\":[\(tableList.joined(separator: ","))],"
+      + "\"files\":[\(files.map(JSON.string).joined(separator: ","))],\"bytes\":\(bytes)}}"
+  }
+
+  public static func parse(_ line: String) throws -> ManifestDatabase {
+    struct Wrapper: Decodable { let database: ManifestDatabase }
+    return try JSONDecoder().decode(Wrapper.self, from: Data(line.utf8)).database
+  }
+}

@@ -116,6 +116,8 @@ public struct PayloadSummary: Sendable {
   public let manifestHeader: ManifestHeader
   public let totals: ManifestTotals
   public let manifestSHA256: String
+  /// The databases the snapshot captured (their dumps are among the entries).
+  public let databases: [ManifestDatabase]
 }
 
 /// Walks a decrypted payload: enforces the path rules, hashes every file, collects
@@ -145,6 +147,7 @@ final class PayloadWalker {
     var totals = ManifestTotals()
     var entries = 0
     var bytes: Int64 = 0
+    var databaseFiles = Set<String>()
     while let entry = try tar.next() {
       guard let rawPath = entry.pathname, !entry.hasUndecodableLink else {
         throw RehostError(.corrupt, "the archive holds an entry whose name is not valid UTF-8")
@@ -165,6 +168,7 @@ final class PayloadWalker {
         continue
       }
       try rules.check(entry, path: path)
+      if ManifestDatabase.isDatabasePath(path) { databaseFiles.insert(path) }
       var record = ManifestEntry(entry, sha256: nil)
       try handler.begin(entry, path: path)
       if record.type == .file {
@@ -191,8 +195,15 @@ final class PayloadWalker {
       throw RehostError(.corrupt, "the archive has no manifest (\(Manifest.archivePath))",
                         hint: "the archive was not written by rehost as sealed; do not trust it")
     }
-    let header = try compare(seen: seen.reader(), stored: stored.reader(), totals: totals)
-    return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()))
+    let (header, databases) = try compare(seen: seen.reader(), stored: stored.reader(), totals: totals)
+    for database in databases {
+      for file in database.files where !databaseFiles.contains(ManifestDatabase.archiveDirectory + "/" + database.name + "/" + file) {
+        throw RehostError(.corrupt, "the manifest says database \(database.name) is in \(file), which the archive does not hold",
+                          hint: "the archive is incomplete; do not trust it")
+      }
+    }
+    return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()),
+                          databases: databases)
   }
 
   /// Streams the current entry's data through `body`; returns the byte count.
@@ -209,7 +220,8 @@ final class PayloadWalker {
 
   /// Compares the entries seen, line by line, with the stored manifest, whose last line
   /// must equal `totals` (counted from the entries seen, which match it line for line).
-  private func compare(seen: ByteSource, stored: ByteSource, totals: ManifestTotals) throws -> ManifestHeader {
+  /// Database records sit between the entries and the totals; they are returned.
+  private func compare(seen: ByteSource, stored: ByteSource, totals: ManifestTotals) throws -> (ManifestHeader, [ManifestDatabase]) {
     let actual = LineReader(source: seen), expected = LineReader(source: stored)
     func bad(_ why: String) -> RehostError {
       RehostError(.corrupt, "the archive's manifest is malformed: \(why)",
@@ -219,9 +231,17 @@ final class PayloadWalker {
           let header = try? JSONDecoder().decode(ManifestHeader.self, from: Data(headerLine.utf8)),
           header.format == Manifest.format else { throw bad("no valid first line") }
     var index = 0
+    var databases: [ManifestDatabase] = []
     while true {
+      guard var storedLine = try expected.next() else { throw bad("no totals line") }
+      while storedLine.hasPrefix(ManifestDatabase.linePrefix) {
+        guard let database = try? ManifestDatabase.parse(storedLine) else { throw bad("an unreadable database record") }
+        databases.append(database)
+        guard let next = try expected.next() else { throw bad("no totals line") }
+        storedLine = next
+      }
+      if !databases.isEmpty && !storedLine.hasPrefix("{\"totals\":") { throw bad("entries after the database records") }
       let seenLine = try actual.next()
-      guard let storedLine = try expected.next() else { throw bad("no totals line") }
       if storedLine.hasPrefix("{\"totals\":") {
         if let seenLine {
           throw RehostError(.corrupt, "the archive holds \(try describe(seenLine)), which its manifest does not list",
@@ -230,7 +250,7 @@ final class PayloadWalker {
         guard storedLine == totals.jsonLine(), try expected.next() == nil else {
           throw bad("its totals do not add up to its entries")
         }
-        return header
+        return (header, databases)
       }
       guard let seenLine else {
         throw RehostError(.corrupt, "the manifest lists \(try describe(storedLine)), which the archive does not hold",

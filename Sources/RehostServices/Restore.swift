@@ -1,6 +1,7 @@
 import CPosix
 import Foundation
 import RehostBase
+import RehostDatabases
 import RehostFormat
 import RehostStorage
 
@@ -9,7 +10,11 @@ public struct RestoreOptions {
   public var archive: String
   public var sealPath: String?
   /// The directory to create (or, with `force`, replace); each source lands in DIR/<name>.
-  public var target: String
+  /// nil restores databases only (files are still checked, not written).
+  public var target: String?
+  /// Where each database goes, by its name in the archive; databases not named here are
+  /// checked but not restored.
+  public var databases: [String: DatabaseLocation] = [:]
   /// Whose signatures count, and what the seal needs.
   public var policy: TrustPolicy
   /// Bag serials the counted signatures must have recorded (nil: not checked).
@@ -23,7 +28,7 @@ public struct RestoreOptions {
   /// Lay the target out as a BagIt bag: the tree under DIR/data, tag files beside it.
   public var bagit = false
 
-  public init(archive: String, target: String, policy: TrustPolicy, identities: [Identity]) {
+  public init(archive: String, target: String?, policy: TrustPolicy, identities: [Identity]) {
     self.archive = archive
     self.target = target
     self.policy = policy
@@ -32,10 +37,11 @@ public struct RestoreOptions {
 }
 
 public struct RestoreReport: Sendable {
-  public let target: String
+  public let target: String?
   public let facts: SealFacts
   public let signatures: [SignatureCheck]
   public let payload: PayloadSummary
+  public let databases: [DatabaseRestoreReport]
   /// Things done on the side (leftovers of an interrupted restore removed, ...).
   public let notes: [String]
 }
@@ -45,49 +51,48 @@ public struct RestoreReport: Sendable {
 /// moved into place only when all of it, and the archive's hash, checked out.
 public enum Restore {
   public static func run(_ options: RestoreOptions, progress: ProgressObserver? = nil) throws -> RestoreReport {
-    let target = URL(fileURLWithPath: options.target).standardizedFileURL.path
-    let name = URL(fileURLWithPath: target).lastPathComponent
-    let parentGiven = URL(fileURLWithPath: target).deletingLastPathComponent().path
-    guard let parentResolved = realpath(parentGiven, nil) else {
-      throw RehostError(.usage, "the parent of \(target) does not exist", hint: "create \(parentGiven) first")
+    guard options.target != nil || !options.databases.isEmpty else {
+      throw RehostError(.usage, "nothing to restore into", hint: "give --to DIR, --db NAME=..., or both")
     }
-    let parent = String(cString: parentResolved)
-    free(parentResolved)
-    let targetState = try state(of: target)
-    if targetState == .nonEmpty && !options.force {
-      throw RehostError(.refused, "\(target) is not empty",
-                        hint: "restore into a new directory, or pass --force to replace it (the old content is removed only after the new content checked out)")
-    }
+    let files = try options.target.map { try FileTarget(path: $0, force: options.force, bagit: options.bagit) }
 
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
+    let databases = DatabaseRestore(targets: options.databases)
+    if databases.loadsLive {
+      // A server database is loaded as the archive streams, before its last byte is
+      // read: the whole file is held against the seal first.
+      let (sha256, size) = try Verify.hashFile(options.archive)
+      try SealCheck.compare(facts, sha256: sha256, size: size)
+    }
     let reader = try ArchiveFileReader(path: options.archive)
     try Verify.checkRecipients(reader.header, facts)
     let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
 
-    var notes = removeLeftovers(in: parent, name: name)
-    let staging = parent + "/." + name + ".rehost-staging-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    guard mkdir(staging, 0o700) == 0 else { throw SystemError.io("create the staging directory", staging) }
-    let cleanup = InterruptCleanup.shared.register { try? removeTree(staging) }
-    defer { InterruptCleanup.shared.unregister(cleanup) }
+    var notes: [String] = []
     do {
-      let root = options.bagit ? staging + "/data" : staging
-      if options.bagit, mkdir(root, 0o755) != 0 { throw SystemError.io("create", root) }
+      try files?.prepare(&notes)
       let manifest = options.bagit ? try SpoolFile() : nil
-      let handler = ExtractingHandler(root: root, writer: DiskWriter(restoreOwners: geteuid() == 0))
+      let handler = RoutingHandler(files: files?.handler ?? DiscardingHandler(), databases: databases)
       let payload = try PayloadWalker(tar: tar, progress: progress, manifestCopy: manifest).run(handler)
       try reader.finish(against: facts, payload: payload)
-      try handler.writer.close()
-      if let manifest { try BagTags.write(into: staging, facts: facts, manifest: manifest) }
-      chmod(staging, 0o755 & ~currentUmask())
-      if let replaced = try commit(staging: staging, target: target, state: targetState) {
-        notes.append("the previous content of \(target) was replaced")
-        try removeTree(replaced)
+      let databaseReports = try databases.finish(records: payload.databases)
+      if let files {
+        try files.seal(facts: facts, manifest: manifest)
+        if try files.commit() { notes.append("the previous content of \(files.path) was replaced") }
+      } else if payload.totals.entries > payload.databases.reduce(0, { $0 + $1.files.count }) {
+        notes.append("the archive's files were checked but not restored (no --to DIR)")
       }
-      return RestoreReport(target: target, facts: facts, signatures: signatures, payload: payload, notes: notes)
+      try databases.commit()
+      for name in databases.skipped {
+        notes.append("database \(name) was checked but not restored (add --db \(name)=ENGINE:TARGET)")
+      }
+      return RestoreReport(target: files?.path, facts: facts, signatures: signatures, payload: payload,
+                           databases: databaseReports, notes: notes)
     } catch {
-      try? removeTree(staging)
+      databases.abort()
+      files?.abort()
       throw error
     }
   }
@@ -141,6 +146,72 @@ public enum Restore {
     let mask = umask(0o022)
     umask(mask)
     return mask
+  }
+}
+
+/// The directory a restore fills: a staging directory beside it receives the tree, which
+/// replaces it in one rename once everything checked out.
+final class FileTarget {
+  let path: String
+  private let parent: String
+  private let name: String
+  private let state: Restore.TargetState
+  private let bagit: Bool
+  private var staging: String?
+  private var cleanup = 0
+  private(set) var handler: ExtractingHandler?
+
+  init(path given: String, force: Bool, bagit: Bool) throws {
+    path = URL(fileURLWithPath: given).standardizedFileURL.path
+    name = URL(fileURLWithPath: path).lastPathComponent
+    let parentGiven = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    guard let parentResolved = realpath(parentGiven, nil) else {
+      throw RehostError(.usage, "the parent of \(path) does not exist", hint: "create \(parentGiven) first")
+    }
+    parent = String(cString: parentResolved)
+    free(parentResolved)
+    state = try Restore.state(of: path)
+    self.bagit = bagit
+    if state == .nonEmpty && !force {
+      throw RehostError(.refused, "\(path) is not empty",
+                        hint: "restore into a new directory, or pass --force to replace it (the old content is removed only after the new content checked out)")
+    }
+  }
+
+  /// Removes an interrupted restore's leftovers and creates the staging directory.
+  func prepare(_ notes: inout [String]) throws {
+    notes += Restore.removeLeftovers(in: parent, name: name)
+    let staging = parent + "/." + name + ".rehost-staging-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    guard mkdir(staging, 0o700) == 0 else { throw SystemError.io("create the staging directory", staging) }
+    self.staging = staging
+    cleanup = InterruptCleanup.shared.register { try? removeTree(staging) }
+    let root = bagit ? staging + "/data" : staging
+    if bagit, mkdir(root, 0o755) != 0 { throw SystemError.io("create", root) }
+    handler = ExtractingHandler(root: root, writer: DiskWriter(restoreOwners: geteuid() == 0))
+  }
+
+  /// Finishes the tree: directory times, bag tags, the staging directory's mode.
+  func seal(facts: SealFacts, manifest: SpoolFile?) throws {
+    guard let staging, let handler else { return }
+    try handler.writer.close()
+    if let manifest { try BagTags.write(into: staging, facts: facts, manifest: manifest) }
+    chmod(staging, 0o755 & ~Restore.currentUmask())
+  }
+
+  /// Moves the tree into place; true when it replaced earlier content (now deleted).
+  func commit() throws -> Bool {
+    guard let staging else { return false }
+    defer { InterruptCleanup.shared.unregister(cleanup) }
+    let replaced = try Restore.commit(staging: staging, target: path, state: state)
+    self.staging = nil
+    if let replaced { try removeTree(replaced) }
+    return replaced != nil
+  }
+
+  func abort() {
+    if let staging { try? removeTree(staging) }
+    InterruptCleanup.shared.unregister(cleanup)
+    staging = nil
   }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import RehostBase
 import RehostCrypto
+import RehostDatabases
 import RehostFormat
 import RehostStorage
 
@@ -8,6 +9,8 @@ import RehostStorage
 public struct SnapshotOptions {
   /// Directory trees (or single files) to capture.
   public var sources: [String]
+  /// Databases to capture, each in one consistent snapshot of its own.
+  public var databases: [DatabaseLocation] = []
   /// The archive to write; the seal goes to `output + ".seal"`.
   public var output: String
   /// Custodians' public identities (their X25519 keys receive the data key).
@@ -27,8 +30,9 @@ public struct SnapshotOptions {
   /// zstd worker threads; compression then overlaps reading and hashing.
   public var compressionWorkers = Int32(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
-  public init(sources: [String], output: String, signer: PrivateIdentity) {
+  public init(sources: [String], databases: [DatabaseLocation] = [], output: String, signer: PrivateIdentity) {
     self.sources = sources
+    self.databases = databases
     self.output = output
     self.signer = signer
   }
@@ -54,7 +58,7 @@ public enum Snapshot {
   public static let toolVersion = "rehost 0.1.0"
 
   public static func run(_ options: SnapshotOptions, progress: ProgressObserver? = nil) throws -> SnapshotResult {
-    let sources = try resolveSources(options.sources)
+    let sources = try resolveSources(options.sources, databases: options.databases)
     guard let signingKey = options.signer.signing else {
       throw RehostError(.key, "\(options.signer.path) has no Ed25519 signing key", hint: "pass a NAME.key written by `rehost keygen`")
     }
@@ -108,17 +112,21 @@ public enum Snapshot {
         sources: sources.map { .init(name: $0.name, path: $0.path) })
       let capture = try TreeCapture(tar: tar, progress: progress)
       try capture.begin(manifestHeader)
+      // Databases first: each is one point in time of its own; the files follow.
+      let databases = try options.databases.map { location in
+        try Databases.capture(location, into: DatabaseEntryWriter(capture: capture, database: location.name))
+      }
       for source in sources {
         try capture.add(source: source, excludes: options.excludes)
       }
-      let (manifestSHA256, totals) = try capture.end()
+      let (manifestSHA256, totals) = try capture.end(databases: databases)
       try tar.finish()
 
       let facts = SealFacts(
         archiveName: URL(fileURLWithPath: options.output).lastPathComponent, archiveSHA256: hashed.digest(),
         archiveSize: hashed.byteCount, manifestSHA256: manifestSHA256, entries: totals.entries,
         contentBytes: totals.bytes, recipients: recipients.flatMap(\.sealDescriptions), label: options.label,
-        sources: sources.map(\.path), host: manifestHeader.host, created: manifestHeader.created,
+        sources: sources.map(\.path) + options.databases.map(\.redacted), host: manifestHeader.host, created: manifestHeader.created,
         sealer: signingKey.fingerprint(), tool: toolVersion)
       var seal = Seal(statement: facts.fields())
       try seal.sign(role: "sealer", key: signingKey, time: manifestHeader.created)
@@ -140,8 +148,14 @@ public enum Snapshot {
     let name: String
   }
 
-  static func resolveSources(_ paths: [String]) throws -> [Source] {
-    guard !paths.isEmpty else { throw RehostError(.usage, "nothing to snapshot", hint: "name at least one directory") }
+  static func resolveSources(_ paths: [String], databases: [DatabaseLocation] = []) throws -> [Source] {
+    guard !paths.isEmpty || !databases.isEmpty else {
+      throw RehostError(.usage, "nothing to snapshot", hint: "name at least one directory or database")
+    }
+    var names = Set<String>()
+    for database in databases where !names.insert(database.name).inserted {
+      throw RehostError(.usage, "two databases are both named \(database.name)", hint: "name them apart: NAME=\(database.engine.rawValue):...")
+    }
     var seen: [String: String] = [:]
     return try paths.map { given in
       guard let resolved = realpath(given, nil) else { throw SystemError.io("read", given) }
@@ -215,7 +229,7 @@ final class TreeCapture {
       try tar.writeHeader(entry)
       var digest: String?
       if let file {
-        digest = try copyContent(of: file, size: entry.size)
+        digest = try copyContent(of: file, size: entry.size, name: file.path)
       }
       let record = ManifestEntry(entry, sha256: digest)
       totals.add(record)
@@ -224,8 +238,22 @@ final class TreeCapture {
     warnings += walker.warnings
   }
 
-  /// Finishes the manifest and stores it as the archive's last entry.
-  func end() throws -> (sha256: String, totals: ManifestTotals) {
+  /// Stores one file of a database's dump under `.rehost/databases/<database>/`.
+  func addDatabaseFile(database: String, name: String, size: Int64, from source: ByteSource) throws {
+    let entry = ArchiveEntry()
+    entry.pathname = ManifestDatabase.archiveDirectory + "/" + database + "/" + name
+    entry.setRegularFile(size: size, permissions: 0o600, mtime: Int64(Date().timeIntervalSince1970))
+    try tar.writeHeader(entry)
+    let digest = try copyContent(of: source, size: size, name: entry.pathname ?? name)
+    let record = ManifestEntry(entry, sha256: digest)
+    totals.add(record)
+    try appendManifestLine(record.jsonLine())
+  }
+
+  /// Finishes the manifest (database records, then totals) and stores it as the
+  /// archive's last entry.
+  func end(databases: [ManifestDatabase] = []) throws -> (sha256: String, totals: ManifestTotals) {
+    for database in databases { try appendManifestLine(database.jsonLine()) }
     try appendManifestLine(totals.jsonLine())
     let entry = ArchiveEntry()
     entry.pathname = Manifest.archivePath
@@ -246,15 +274,15 @@ final class TreeCapture {
     try manifest.write(bytes)
   }
 
-  /// Streams exactly `size` bytes of the open file into the tar stream, hashing them.
-  private func copyContent(of file: OpenFile, size: Int64) throws -> String {
+  /// Streams exactly `size` bytes of `file` into the tar stream, hashing them.
+  private func copyContent(of file: ByteSource, size: Int64, name: String) throws -> String {
     let hasher = SHA256()
     var remaining = size
     while remaining > 0 {
       let want = Int(min(Int64(buffer.count), remaining))
       let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
       if n == 0 {
-        throw RehostError(.failure, "\(file.path) shrank while it was being read (\(size - remaining) of \(size) bytes)",
+        throw RehostError(.failure, "\(name) shrank while it was being read (\(size - remaining) of \(size) bytes)",
                           hint: "stop what writes to it (or snapshot the database with its own method) and run the snapshot again")
       }
       let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
@@ -265,5 +293,20 @@ final class TreeCapture {
       progress?.progress(entries: totals.entries, bytes: bytesSeen)
     }
     return Hex.encode(hasher.finalize())
+  }
+}
+
+/// Hands one database's files to the capture, under that database's directory.
+final class DatabaseEntryWriter: DatabaseArchiveWriter {
+  private let capture: TreeCapture
+  private let database: String
+
+  init(capture: TreeCapture, database: String) {
+    self.capture = capture
+    self.database = database
+  }
+
+  func addFile(named name: String, size: Int64, from source: ByteSource) throws {
+    try capture.addDatabaseFile(database: database, name: name, size: size, from: source)
   }
 }

@@ -176,7 +176,7 @@ public final class FileSource: ByteSource {
 }
 
 /// A regular file opened for reading without following a symlink.
-public final class OpenFile {
+public final class OpenFile: ByteSource {
   public let path: String
   public let status: stat
   private let fd: Int32

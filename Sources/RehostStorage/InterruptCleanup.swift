@@ -14,8 +14,11 @@ public final class InterruptCleanup: @unchecked Sendable {
   private var sources: [DispatchSourceSignal] = []
   private let queue = DispatchQueue(label: "rehost.interrupt")
 
-  /// Starts catching the signals. Call once, early in `main`.
+  /// Starts catching the signals (and ignores SIGPIPE). Call once, early in `main`.
   public func install() {
+    // A helper program (dump tool, database client) that dies must surface as EPIPE on
+    // our next write, with its own error message, not kill rehost silently.
+    signal(SIGPIPE, SIG_IGN)
     for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
       signal(signalNumber, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)

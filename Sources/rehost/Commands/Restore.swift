@@ -1,5 +1,6 @@
 import ArgumentParser
 import RehostBase
+import RehostDatabases
 import RehostServices
 
 extension Rehost {
@@ -10,17 +11,19 @@ extension Rehost {
         Each source lands in DIR/<its name>. Extraction goes to a staging directory beside \
         DIR; nothing appears in DIR unless the seal, every chunk, every entry and the \
         archive's hash all check out. Owners are restored when run as root.
+        Databases go where --db NAME=sqlite:PATH|postgres:CONNINFO|mysql:"OPTIONS DATABASE" \
+        says, into a new file or an empty database; then every table's row count and \
+        checksum are compared with the manifest and reported.
         """)
 
     @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
     var archive: String
 
-    @Option(name: .long, help: ArgumentHelp("The directory to restore into (created; must be empty unless --force).", valueName: "DIR"))
-    var to: String
+    @Option(name: .long, help: ArgumentHelp("The directory to restore files into (created; must be empty unless --force).", valueName: "DIR"))
+    var to: String?
 
-
-
-
+    @Option(name: .long, help: ArgumentHelp("Restore database NAME into a new SQLite file or an empty database (repeatable).", valueName: "NAME=ENGINE:TARGET"))
+    var db: [String] = []
 
     @OptionGroup var trust: TrustOptions
 
@@ -34,6 +37,8 @@ extension Rehost {
 
     func validate() throws {
       if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
+      if to == nil && db.isEmpty { throw ValidationError("give --to DIR, --db NAME=ENGINE:TARGET, or both") }
+      for spec in db where !spec.contains("=") { throw ValidationError("--db takes NAME=ENGINE:TARGET, such as ca=sqlite:/var/lib/ca/ca.db") }
     }
 
     func run() throws {
@@ -44,13 +49,25 @@ extension Rehost {
       options.expectedBags = trust.expectedBags
       options.force = force
       options.bagit = bagit
+      for spec in db {
+        let location = try DatabaseLocation(parsing: spec)
+        guard options.databases.updateValue(location, forKey: location.name) == nil else {
+          throw RehostError(.usage, "--db \(location.name)=... is given twice")
+        }
+      }
       let progress = TerminalProgress(verb: "restore")
       let report = try RehostServices.Restore.run(options, progress: progress)
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
       for note in report.notes { print("note: \(note)") }
       let t = report.payload.totals
-      print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(report.target)\(bagit ? "/data (a BagIt bag)" : "")")
+      if let target = report.target {
+        print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(target)\(bagit ? "/data (a BagIt bag)" : "")")
+      }
+      for database in report.databases {
+        print("restored database \(database.name) (\(database.method)) into \(database.target):")
+        for table in database.tables { print("  \(table.summary)") }
+      }
       print("checked: seal, every chunk, every entry against the manifest, archive SHA-256 \(report.facts.archiveSHA256)")
     }
   }

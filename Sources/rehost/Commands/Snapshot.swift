@@ -1,16 +1,25 @@
 import ArgumentParser
 import Foundation
 import RehostBase
+import RehostDatabases
 import RehostServices
 
 extension Rehost {
   struct Snapshot: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Capture directory trees into an encrypted archive and sign its seal.",
-      discussion: "Writes FILE.rehost and FILE.rehost.seal. Both appear only when complete.")
+      abstract: "Capture directory trees and databases into an encrypted archive and sign its seal.",
+      discussion: """
+        Writes FILE.rehost and FILE.rehost.seal. Both appear only when complete.
+        A source is a directory (or file), or a database: [NAME=]sqlite:PATH, \
+        [NAME=]postgres:CONNINFO or [NAME=]mysql:"OPTIONS DATABASE", each taken in one \
+        consistent snapshot while it keeps serving.
+        """)
 
-    @Argument(help: ArgumentHelp("Directories (or files) to capture.", valueName: "PATH"))
-    var paths: [String]
+    @Argument(help: ArgumentHelp("Directories, files or databases to capture.", valueName: "SOURCE"))
+    var paths: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Snapshot what this inventory lists (checked before anything is written).", valueName: "FILE.yaml"))
+    var inventory: String?
 
     @Option(name: .long, help: ArgumentHelp("The archive to write.", valueName: "FILE.rehost"))
     var out: String
@@ -75,7 +84,9 @@ extension Rehost {
 
     func run() throws {
       let signer = try Secrets.privateIdentities([sign], passphraseFile: keyPassphraseFile)[0]
-      var options = SnapshotOptions(sources: paths, output: out, signer: signer)
+      let databases = try paths.filter(DatabaseLocation.looksLikeDatabase).map(DatabaseLocation.init(parsing:))
+      var options = SnapshotOptions(sources: paths.filter { !DatabaseLocation.looksLikeDatabase($0) }, databases: databases,
+                                    output: out, signer: signer)
       options.recipients = try recipient.map(KeyFiles.readPublic)
       options.passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
       if let k = try threshold() { options.custodians = (k, try custodian.map(KeyFiles.readPublic)) }

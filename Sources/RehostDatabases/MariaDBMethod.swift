@@ -1,0 +1,213 @@
+import Foundation
+import RehostBase
+import RehostFormat
+import RehostStorage
+
+/// MariaDB and MySQL: `mariadb-dump --single-transaction` (routines, triggers, events),
+/// with the table summaries taken in a transaction that sees the same point in time.
+///
+/// mariadb-dump cannot share a snapshot, so rehost pins one: its session takes FLUSH
+/// TABLES WITH READ LOCK (writers wait), starts its own consistent-snapshot transaction,
+/// starts the dump and waits until the dump's transaction exists, then unlocks. Both
+/// transactions began while nothing could commit, so they see the same data; writers
+/// paused for that moment only. As a cross-check the rows in the dump's INSERT statements
+/// are counted as they stream past and must equal the counts taken in the snapshot.
+///
+/// Consistency holds for transactional (InnoDB) tables, as with mariadb-dump itself.
+struct MariaDBMethod: DatabaseMethod {
+  static let name = "mariadb-dump"
+  let location: DatabaseLocation
+
+  func capture(into writer: DatabaseArchiveWriter) throws -> ManifestDatabase {
+    let connection = MariaDBConnection(options: location.argument)
+    guard connection.database != nil else {
+      throw RehostError(.usage, "mysql:\(location.argument) names no database", hint: "end the options with the database name: mysql:--user=ca cadb")
+    }
+    let session = try connection.session()
+    let server = try session.value("SELECT CONCAT('MariaDB/MySQL ', VERSION());")
+    let ownThread = try session.value("SELECT CONNECTION_ID();")
+    try session.query("FLUSH TABLES WITH READ LOCK;")
+    try session.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT;")
+    let before = Set(try session.query("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX;").map { $0[0] })
+
+    let dump = try Subprocess(findProgram(["mariadb-dump", "mysqldump"]), connection.flags + [
+      "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob", "--default-character-set=utf8mb4",
+      "--", connection.database!,
+    ])
+    do {
+      try waitForDumpTransaction(session, dump: dump, ignoring: before.union([ownThread]))
+      try session.query("UNLOCK TABLES;")
+      let tables = try MariaDBConnection.tableSummaries(session)
+      try session.query("COMMIT;")
+      try session.close()
+
+      let counter = InsertRowCounter()
+      let parts = PartWriter(writer: writer, prefix: "dump", suffix: ".sql")
+      try parts.copy(from: SubprocessOutput(dump)) { counter.consume($0) }
+      try dump.waitForSuccess(doing: "dumping \(location.redacted)")
+      for table in tables where counter.rows[table.name, default: 0] != table.rows {
+        throw RehostError(.failure, "the dump of \(location.name) holds \(counter.rows[table.name, default: 0]) rows of \(table.name) where its snapshot counted \(table.rows)",
+                          hint: "the dump and the snapshot did not see the same data (a non-transactional table written to?); no archive was written")
+      }
+      return ManifestDatabase(name: location.name, method: MariaDBMethod.name, server: server, source: location.redacted,
+                              tables: tables, files: parts.files, bytes: parts.bytes)
+    } catch {
+      dump.terminate()
+      throw error
+    }
+  }
+
+  /// Polls until a transaction that was not there before appears (the dump's), or the
+  /// dump ends (a small dump can finish under our lock, which is just as consistent).
+  /// InnoDB refreshes INNODB_TRX only when it was not read for 0.1 s, hence the pace.
+  private func waitForDumpTransaction(_ session: SQLSession, dump: Subprocess, ignoring known: Set<String>) throws {
+    for _ in 0..<300 {
+      let threads = Set(try session.query("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX;").map { $0[0] })
+      if !threads.subtracting(known).isEmpty { return }
+      if dump.hasEnded() { return }
+      usleep(200_000)
+    }
+    throw RehostError(.failure, "\(dump.program) did not start its transaction within a minute",
+                      hint: "check that it can connect with the same options: \(location.redacted)")
+  }
+
+  func loader(name: String) throws -> DatabaseLoader {
+    let connection = MariaDBConnection(options: location.argument)
+    guard connection.database != nil else {
+      throw RehostError(.usage, "mysql:\(location.argument) names no database", hint: "end the options with the database name")
+    }
+    let session = try connection.session()
+    let count = try session.value("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE();")
+    try session.close()
+    guard count == "0" else {
+      throw RehostError(.refused, "the target database \(location.redacted) is not empty (\(count) tables)",
+                        hint: "create an empty database (CREATE DATABASE name) and restore into it")
+    }
+    let client = try Subprocess(findProgram(["mariadb", "mysql"]), connection.flags + ["--batch", "--", connection.database!],
+                                stdin: .pipe, stdout: .null)
+    return PipeLoader(tool: client, what: "loading \(name) into \(location.redacted)") {
+      let session = try connection.session()
+      try session.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT;")
+      let tables = try MariaDBConnection.tableSummaries(session)
+      try session.close()
+      return tables
+    }
+  }
+}
+
+/// The `mariadb` client's options as given in `mysql:OPTIONS`.
+struct MariaDBConnection {
+  /// Everything but the database name (an option file first, as the client requires).
+  let flags: [String]
+  let database: String?
+
+  init(options: String) {
+    let words = options.split(separator: " ").map(String.init)
+    let positional = words.filter { !$0.hasPrefix("-") }
+    database = positional.last
+    var flags = words.filter { $0.hasPrefix("-") }
+    if let defaults = flags.firstIndex(where: { $0.hasPrefix("--defaults-file=") || $0.hasPrefix("--defaults-extra-file=") }) {
+      flags.insert(flags.remove(at: defaults), at: 0)
+    }
+    self.flags = flags
+  }
+
+  var redacted: String {
+    (flags.map { $0.hasPrefix("--password=") ? "--password=***" : ($0.hasPrefix("-p") && $0.count > 2 ? "-p***" : $0) } + (database.map { [$0] } ?? []))
+      .joined(separator: " ")
+  }
+
+  /// A batch-mode client session with fixed settings, so rows render alike everywhere.
+  func session() throws -> SQLSession {
+    let session = try SQLSession(program: findProgram(["mariadb", "mysql"]),
+                                 arguments: flags + ["--batch", "--skip-column-names", "--unbuffered", "--", database ?? ""])
+    try session.query("SET time_zone = '+00:00'; SET NAMES utf8mb4;")
+    return session
+  }
+
+  /// Every base table: its row count, and the sum of the first 64 bits of each row's MD5
+  /// over JSON_ARRAY of its columns (binary columns as HEX), which does not depend on
+  /// row order. Run inside the snapshot's transaction.
+  static func tableSummaries(_ session: SQLSession) throws -> [ManifestDatabase.Table] {
+    let names = try session.query("""
+      SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME;
+      """).map { $0[0] }
+    let binaryTypes: Set<String> = ["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit", "geometry",
+                                    "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]
+    return try names.map { name in
+      let columns = try session.query("""
+        SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '\(name.replacingOccurrences(of: "'", with: "''"))' ORDER BY ORDINAL_POSITION;
+        """)
+      let values = columns.map { column -> String in
+        let quoted = "`" + column[0].replacingOccurrences(of: "`", with: "``") + "`"
+        return binaryTypes.contains(column[1].lowercased()) ? "HEX(\(quoted))" : quoted
+      }
+      let row = try session.query("""
+        SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(JSON_ARRAY(\(values.joined(separator: ", ")))), 1, 16), 16, 10) AS DECIMAL(65, 0))), 0)
+        FROM `\(name.replacingOccurrences(of: "`", with: "``"))`;
+        """)
+      guard let first = row.first, first.count == 2, let rows = Int64(first[0]) else {
+        throw RehostError(.failure, "the mariadb client gave an unexpected answer counting \(name)")
+      }
+      return .init(name: name, rows: rows, checksum: "md5sum64:" + first[1])
+    }
+  }
+}
+
+/// Counts the rows in a mysqldump-format stream's `INSERT INTO `t` VALUES (...),(...);`
+/// statements, per table, as the bytes stream past (statements span buffers and lines).
+final class InsertRowCounter {
+  private(set) var rows: [String: Int64] = [:]
+  private enum State { case lineStart, prefix, skipLine, tableName, afterName, values, string, stringEscape }
+  private var state = State.lineStart
+  private var pending: [UInt8] = []
+  private var table: [UInt8] = []
+  private var depth = 0
+  private static let insertPrefix = Array("INSERT INTO `".utf8)
+  private static let valuesWord = Array(" VALUES".utf8)  // then a space or a newline
+
+  func consume(_ bytes: UnsafeRawBufferPointer) {
+    for byte in bytes { step(byte) }
+  }
+
+  private func step(_ byte: UInt8) {
+    switch state {
+    case .lineStart, .prefix:
+      pending.append(byte)
+      if pending == InsertRowCounter.insertPrefix {
+        pending = []; table = []; state = .tableName
+      } else if InsertRowCounter.insertPrefix.starts(with: pending) {
+        state = .prefix
+      } else {
+        pending = []
+        state = byte == 0x0a ? .lineStart : .skipLine
+      }
+    case .skipLine:
+      if byte == 0x0a { state = .lineStart }
+    case .tableName:
+      if byte == 0x60 { state = .afterName; pending = [] } else { table.append(byte) }
+    case .afterName:
+      pending.append(byte)
+      if pending == InsertRowCounter.valuesWord {
+        state = .values; depth = 0; pending = []
+      } else if !InsertRowCounter.valuesWord.starts(with: pending) {
+        pending = []; state = byte == 0x0a ? .lineStart : .skipLine
+      }
+    case .values:
+      switch byte {
+      case 0x28 /* ( */:
+        if depth == 0 { rows[String(decoding: table, as: UTF8.self), default: 0] += 1 }
+        depth += 1
+      case 0x29 /* ) */: depth -= 1
+      case 0x27 /* ' */: state = .string
+      case 0x3b /* ; */ where depth == 0: state = .skipLine  // tuples may sit on lines of their own
+      default: break
+      }
+    case .string:
+      if byte == 0x5c /* \ */ { state = .stringEscape } else if byte == 0x27 { state = .values }
+    case .stringEscape:
+      state = .string
+    }
+  }
+}

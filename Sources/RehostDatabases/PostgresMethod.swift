@@ -1,0 +1,167 @@
+import Foundation
+import RehostBase
+import RehostFormat
+import RehostStorage
+
+/// PostgreSQL: a `psql` session opens a REPEATABLE READ transaction and exports its
+/// snapshot; the table summaries are taken in that transaction and `pg_dump -Fc
+/// --snapshot` dumps the very same snapshot, streamed into the archive. Restore pipes the
+/// dump into `pg_restore --single-transaction`, so a failed load leaves the target empty.
+struct PostgresMethod: DatabaseMethod {
+  static let name = "pg_dump-custom"
+  let location: DatabaseLocation
+
+  func capture(into writer: DatabaseArchiveWriter) throws -> ManifestDatabase {
+    let session = try PostgresConnection.session(location.argument)
+    try session.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
+    let snapshot = try session.value("SELECT pg_export_snapshot();")
+    let server = try session.value("SELECT 'PostgreSQL ' || current_setting('server_version');")
+    let tables = try PostgresConnection.tableSummaries(session)
+
+    let dump = try Subprocess("pg_dump", ["--format=custom", "--compress=0", "--snapshot=\(snapshot)", "--no-password", "--dbname=\(location.argument)"])
+    let parts = PartWriter(writer: writer, prefix: "dump", suffix: ".pgdump")
+    do {
+      try parts.copy(from: SubprocessOutput(dump))
+      try dump.waitForSuccess(doing: "dumping \(location.redacted)")
+    } catch {
+      dump.terminate()
+      throw error
+    }
+    try session.query("COMMIT;")
+    try session.close()
+    return ManifestDatabase(name: location.name, method: PostgresMethod.name, server: server, source: location.redacted,
+                            tables: tables, files: parts.files, bytes: parts.bytes)
+  }
+
+  func loader(name: String) throws -> DatabaseLoader {
+    let session = try PostgresConnection.session(location.argument)
+    let objects = try session.value("""
+      SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%';
+      """)
+    try session.close()
+    guard objects == "0" else {
+      throw RehostError(.refused, "the target database \(location.redacted) is not empty (\(objects) relations)",
+                        hint: "create an empty database (createdb NAME) and restore into it")
+    }
+    let restore = try Subprocess("pg_restore", ["--exit-on-error", "--single-transaction", "--no-password", "--dbname=\(location.argument)"],
+                                 stdin: .pipe, stdout: .null)
+    return PipeLoader(tool: restore, what: "loading \(name) into \(location.redacted)") {
+      let session = try PostgresConnection.session(location.argument)
+      try session.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
+      let tables = try PostgresConnection.tableSummaries(session)
+      try session.close()
+      return tables
+    }
+  }
+}
+
+/// libpq connection strings and the `psql` session rehost drives.
+enum PostgresConnection {
+  /// psql, quiet and unaligned, tab-separated, stopping at the first error; settings fixed
+  /// so that rows render as the same text on every server (the checksums hash that text).
+  static func session(_ conninfo: String) throws -> SQLSession {
+    let session = try SQLSession(
+      program: "psql", arguments: ["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "--no-password", "--dbname=\(conninfo)"])
+    try session.query("""
+      SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
+      SET extra_float_digits = 3; SET bytea_output = 'hex';
+      """)
+    return session
+  }
+
+  /// Every ordinary table outside the system schemas: its row count, and the sum of the
+  /// first 64 bits of each row's MD5 (of the row's text form) as a signed integer; the
+  /// sum does not depend on row order. Run inside the snapshot's transaction.
+  static func tableSummaries(_ session: SQLSession) throws -> [ManifestDatabase.Table] {
+    let names = try session.query("""
+      SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+      ORDER BY 1;
+      """).map { $0[0] }
+    return try names.map { name in
+      let row = try session.query("""
+        SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0) FROM ONLY \(name) t;
+        """)
+      guard let first = row.first, first.count == 2, let rows = Int64(first[0]) else {
+        throw RehostError(.failure, "psql gave an unexpected answer counting \(name)")
+      }
+      return .init(name: name, rows: rows, checksum: "md5sum64:" + first[1])
+    }
+  }
+
+  /// `key=value` pairs of a conninfo string (values may be single-quoted).
+  static func keywords(_ conninfo: String) -> [String: String] {
+    var out: [String: String] = [:]
+    var rest = Substring(conninfo)
+    while true {
+      rest = rest.drop { $0 == " " }
+      guard let eq = rest.firstIndex(of: "=") else { break }
+      let key = rest[..<eq].trimmingCharacters(in: .whitespaces)
+      rest = rest[rest.index(after: eq)...].drop { $0 == " " }
+      var value = ""
+      if rest.first == "'" {
+        rest = rest.dropFirst()
+        while let c = rest.first {
+          rest = rest.dropFirst()
+          if c == "\\", let next = rest.first { value.append(next); rest = rest.dropFirst(); continue }
+          if c == "'" { break }
+          value.append(c)
+        }
+      } else {
+        let end = rest.firstIndex(of: " ") ?? rest.endIndex
+        value = String(rest[..<end])
+        rest = rest[end...]
+      }
+      out[key] = value
+    }
+    return out
+  }
+
+  /// The conninfo without its password (keyword or URI form).
+  static func redact(_ conninfo: String) -> String {
+    if conninfo.contains("://") {
+      return conninfo.replacingOccurrences(of: #"://([^:@/]*):[^@/]*@"#, with: "://$1:***@", options: .regularExpression)
+        .replacingOccurrences(of: #"([?&])password=[^&]*"#, with: "$1password=***", options: .regularExpression)
+    }
+    return conninfo.replacingOccurrences(of: #"password\s*=\s*('([^'\\]|\\.)*'|\S*)"#, with: "password=***", options: .regularExpression)
+  }
+}
+
+/// A loader that pipes the dump into a restore tool, then measures the target.
+final class PipeLoader: DatabaseLoader {
+  private let tool: Subprocess
+  private let what: String
+  private let measure: () throws -> [ManifestDatabase.Table]
+  private let observe: ((UnsafeRawBufferPointer) throws -> Void)?
+
+  init(tool: Subprocess, what: String, observe: ((UnsafeRawBufferPointer) throws -> Void)? = nil,
+       measure: @escaping () throws -> [ManifestDatabase.Table]) {
+    self.tool = tool
+    self.what = what
+    self.observe = observe
+    self.measure = measure
+  }
+
+  func write(_ bytes: UnsafeRawBufferPointer) throws {
+    try observe?(bytes)
+    do {
+      try tool.write(bytes)
+    } catch {
+      // The tool died: its own message says why.
+      tool.closeInput()
+      try tool.waitForSuccess(doing: what)
+      throw error
+    }
+  }
+
+  func finish() throws -> [ManifestDatabase.Table] {
+    tool.closeInput()
+    try tool.waitForSuccess(doing: what)
+    return try measure()
+  }
+
+  func commit() throws {}
+
+  func abort() { tool.terminate() }
+}
