@@ -61,6 +61,7 @@ let package = Package(
     .testTarget(
       name: "RehostServicesTests",
       dependencies: ["RehostServices", "RehostFormat", "RehostStorage", "RehostCrypto", "RehostBase"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["RehostFormat"]),
+    .testTarget(name: "RehostDatabasesTests", dependencies: ["RehostDatabases", "RehostFormat", "RehostBase"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["RehostFormat"], exclude: ["Scripts"]),
   ]
 )

@@ -23,18 +23,22 @@ struct SQLiteMethod: DatabaseMethod {
       removeCopy()
       InterruptCleanup.shared.unregister(cleanup)
     }
-    do {
-      let source = try SQLiteDatabase(path: path, readOnly: true)
-      let copy = try SQLiteDatabase(path: copyPath, readOnly: false)
-      try source.backup(into: copy)
-      // The copy leaves WAL mode so that it is one self-contained file.
-      try copy.execute("PRAGMA journal_mode = DELETE")
-    }
     let tables: [ManifestDatabase.Table]
     do {
+      do {
+        let source = try SQLiteDatabase(path: path, readOnly: true)
+        let copy = try SQLiteDatabase(path: copyPath, readOnly: false)
+        try source.backup(into: copy)
+        // The copy leaves WAL mode so that it is one self-contained file.
+        try copy.execute("PRAGMA journal_mode = DELETE")
+      }
       let copy = try SQLiteDatabase(path: copyPath, readOnly: true)
       try copy.checkIntegrity()
       tables = try copy.tableSummaries().map { .init(name: $0.name, rows: $0.rows, checksum: $0.checksum) }
+    } catch let error as RehostError {
+      // Name the database the user gave, not the temporary copy.
+      throw RehostError(.failure, "cannot snapshot the SQLite database \(path): \(error.message.replacingOccurrences(of: copyPath, with: "its copy"))",
+                        hint: "check it with `sqlite3 \(path) 'PRAGMA integrity_check'` and repair it (.recover) first; no archive was written")
     }
     let file = try FileSource(path: copyPath)
     let size = try file.size()

@@ -6,7 +6,8 @@ import RehostBase
 ///
 /// Regular files and hard links are listed with their content hash; symlinks that lead
 /// to a regular file in the archive are listed with that file's hash (checkers follow
-/// them). Directories, symlinks to directories and special files are not listed.
+/// them). Directories, symlinks to directories, special files and database dumps are
+/// not listed.
 public enum ManifestExport {
   /// One checkable path and the SHA-256 of what it holds.
   public struct Line: Equatable, Sendable {
@@ -94,8 +95,10 @@ public enum ManifestExport {
     let reader = LineReader(source: source)
     _ = try reader.next()  // header line
     while let line = try reader.next() {
-      if line.hasPrefix("{\"totals\":") { return }
-      try body(try ManifestEntry.parse(line))
+      if line.hasPrefix("{\"totals\":") || line.hasPrefix(ManifestDatabase.linePrefix) { return }
+      let entry = try ManifestEntry.parse(line)
+      // Database dumps are restored into databases, not into the tree.
+      if !ManifestDatabase.isDatabasePath(entry.path) { try body(entry) }
     }
   }
 }

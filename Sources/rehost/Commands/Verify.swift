@@ -38,6 +38,10 @@ extension Rehost {
       print("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
       if let payload = report.payload {
         print("  deep: every chunk authenticated; \(payload.totals.entries) entries (\(payload.totals.files) files, \(Console.bytes(payload.totals.bytes))) match the manifest")
+        for database in payload.databases {
+          let rows = database.tables.reduce(Int64(0)) { $0 + $1.rows }
+          print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count) files")
+        }
         print("OK: seal, archive and content verified")
       } else {
         print("OK: seal and archive verified (content not decrypted; pass --identity for a deep verify)")
