@@ -21,6 +21,8 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Inventory files (manifests/*.yaml) are YAML.
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     .systemLibrary(
@@ -48,7 +50,9 @@ let package = Package(
     .target(name: "RehostDatabases", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CSQLite"]),
     .target(
       name: "RehostServices",
-      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases", "CArchive", "CPosix"]),
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases", "CArchive", "CPosix",
+        .product(name: "Yams", package: "Yams"),
+      ]),
     .executableTarget(
       name: "rehost",
       dependencies: [

@@ -34,20 +34,24 @@ public struct ManifestHeader: Codable, Equatable, Sendable {
   public var label: String
   public var tool: String
   public var sources: [Source]
+  /// Archive paths the inventory marks as secret key material (absent without one).
+  public var secrets: [String]?
 
-  public init(created: String, host: String, label: String, tool: String, sources: [Source]) {
+  public init(created: String, host: String, label: String, tool: String, sources: [Source], secrets: [String]? = nil) {
     self.format = Manifest.format
     self.created = created
     self.host = host
     self.label = label
     self.tool = tool
     self.sources = sources
+    self.secrets = secrets
   }
 
   public func jsonLine() -> String {
     let sourceList = sources.map { "{\"name\":\(JSON.string($0.name)),\"path\":\(JSON.string($0.path))}" }
+    let secretList = secrets.map { ",\"secrets\":[\($0.map(JSON.string).joined(separator: ","))]" } ?? ""
     return "{\"format\":\(JSON.string(format)),\"created\":\(JSON.string(created)),\"host\":\(JSON.string(host)),"
-      + "\"label\":\(JSON.string(label)),\"tool\":\(JSON.string(tool)),\"sources\":[\(sourceList.joined(separator: ","))]}"
+      + "\"label\":\(JSON.string(label)),\"tool\":\(JSON.string(tool)),\"sources\":[\(sourceList.joined(separator: ","))]\(secretList)}"
   }
 }
 

@@ -22,6 +22,9 @@ public struct SnapshotOptions {
   /// The sealer's private identity (its Ed25519 key signs the seal).
   public var signer: PrivateIdentity
   public var label = ""
+  /// The inventory the sources came from: checked before anything is written, its
+  /// secret paths recorded in the manifest.
+  public var inventory: Inventory?
   /// tar-style glob patterns of paths to leave out.
   public var excludes: [String] = []
   public var chunkSize = ChunkedStream.defaultChunkSize
@@ -58,6 +61,8 @@ public enum Snapshot {
   public static let toolVersion = "rehost 0.1.0"
 
   public static func run(_ options: SnapshotOptions, progress: ProgressObserver? = nil) throws -> SnapshotResult {
+    // The host must hold everything its inventory requires before anything is written.
+    let inventoryWarnings = try options.inventory?.check() ?? []
     let sources = try resolveSources(options.sources, databases: options.databases)
     guard let signingKey = options.signer.signing else {
       throw RehostError(.key, "\(options.signer.path) has no Ed25519 signing key", hint: "pass a NAME.key written by `rehost keygen`")
@@ -109,7 +114,8 @@ public enum Snapshot {
 
       let manifestHeader = ManifestHeader(
         created: Timestamp.now(), host: HostName.current(), label: options.label, tool: toolVersion,
-        sources: sources.map { .init(name: $0.name, path: $0.path) })
+        sources: sources.map { .init(name: $0.name, path: $0.path) },
+        secrets: options.inventory.map { inventory in inventory.secretPaths.compactMap { archivePath(of: $0, in: sources) } })
       let capture = try TreeCapture(tar: tar, progress: progress)
       try capture.begin(manifestHeader)
       // Databases first: each is one point in time of its own; the files follow.
@@ -135,11 +141,20 @@ public enum Snapshot {
       // archive without a seal, which verify reports as unsealed, never as whole.
       try file.commit()
       try writeFileAtomically(seal.encoded(), to: sealPath)
-      return SnapshotResult(archivePath: options.output, sealPath: sealPath, facts: facts, warnings: capture.warnings)
+      return SnapshotResult(archivePath: options.output, sealPath: sealPath, facts: facts, warnings: inventoryWarnings + capture.warnings)
     } catch {
       file.abort()
       throw error
     }
+  }
+
+  /// Where a host path lands in the archive (nil when no source holds it).
+  static func archivePath(of path: String, in sources: [Source]) -> String? {
+    for source in sources {
+      if path == source.path { return source.name }
+      if path.hasPrefix(source.path + "/") { return source.name + path.dropFirst(source.path.count) }
+    }
+    return nil
   }
 
   /// A source tree: its absolute path and its top-level name in the archive.

@@ -21,6 +21,9 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Snapshot what this inventory lists (checked before anything is written).", valueName: "FILE.yaml"))
     var inventory: String?
 
+    @Option(name: .long, help: ArgumentHelp("Base directory for the inventory's relative paths (default: the inventory's directory).", valueName: "DIR"))
+    var root: String?
+
     @Option(name: .long, help: ArgumentHelp("The archive to write.", valueName: "FILE.rehost"))
     var out: String
 
@@ -73,6 +76,8 @@ extension Rehost {
 
     func validate() throws {
       _ = try threshold()
+      if paths.isEmpty && inventory == nil { throw ValidationError("name what to snapshot: SOURCE arguments or --inventory FILE.yaml") }
+      if root != nil && inventory == nil { throw ValidationError("--root needs --inventory") }
       guard [4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24].contains(chunkSize) else {
         throw ValidationError("--chunk-size must be a power of two from 4096 to 16777216")
       }
@@ -84,14 +89,16 @@ extension Rehost {
 
     func run() throws {
       let signer = try Secrets.privateIdentities([sign], passphraseFile: keyPassphraseFile)[0]
+      let listed = try inventory.map { try RehostServices.Inventory(file: $0, root: root) }
       let databases = try paths.filter(DatabaseLocation.looksLikeDatabase).map(DatabaseLocation.init(parsing:))
-      var options = SnapshotOptions(sources: paths.filter { !DatabaseLocation.looksLikeDatabase($0) }, databases: databases,
-                                    output: out, signer: signer)
+      var options = SnapshotOptions(sources: paths.filter { !DatabaseLocation.looksLikeDatabase($0) } + (listed?.sources ?? []),
+                                    databases: databases + (listed?.databases ?? []), output: out, signer: signer)
+      options.inventory = listed
       options.recipients = try recipient.map(KeyFiles.readPublic)
       options.passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
       if let k = try threshold() { options.custodians = (k, try custodian.map(KeyFiles.readPublic)) }
-      options.label = label
-      options.excludes = exclude
+      options.label = label.isEmpty ? (listed?.label ?? "") : label
+      options.excludes = exclude + (listed?.excludes ?? [])
       options.chunkSize = chunkSize
       options.scryptLogN = scryptLogN
       let progress = TerminalProgress(verb: "snapshot")

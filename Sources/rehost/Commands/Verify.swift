@@ -38,6 +38,9 @@ extension Rehost {
       print("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
       if let payload = report.payload {
         print("  deep: every chunk authenticated; \(payload.totals.entries) entries (\(payload.totals.files) files, \(Console.bytes(payload.totals.bytes))) match the manifest")
+        if let secrets = payload.manifestHeader.secrets, !secrets.isEmpty {
+          print("  secret key material (inventory): \(secrets.joined(separator: ", "))")
+        }
         for database in payload.databases {
           let rows = database.tables.reduce(Int64(0)) { $0 + $1.rows }
           print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count) files")

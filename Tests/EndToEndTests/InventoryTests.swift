@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+@Suite("Inventory (manifests/)")
+struct InventoryTests {
+  /// The sample CA host of `make demo`: the sample CA under srv/ca, its web database under srv/web.
+  func makeSampleHost(_ box: Sandbox) throws {
+    try box.mustSh("""
+      '\(packageRoot)/scripts/make-sample-ca.sh' srv/ca >/dev/null 2>&1
+      '\(packageRoot)/scripts/make-sample-web-db.sh' srv/web/ca-web.sqlite
+      """)
+  }
+
+  func snapshot(_ box: Sandbox, _ inventory: String, out: String = "s.rehost") throws -> RunResult {
+    try box.rehost("snapshot", "--inventory", inventory, "--root", box.dir, "--out", out, "--recipient", "op.pub", "--sign", "op.key")
+  }
+
+  @Test("the shipped sample inventory captures the sample CA and its database; both restore whole")
+  func sampleInventory() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try makeSampleHost(box)
+    let snap = try snapshot(box, packageRoot + "/manifests/sample-ca.yaml")
+    #expect(snap.status == 0, "\(snap.output)")
+    #expect(!snap.stderr.contains("warning"), "\(snap.stderr)")
+    let restore = try box.rehost("restore", "s.rehost", "--identity", "op.key", "--trust", "op.pub", "--to", "out", "--db", "web=sqlite:web.sqlite")
+    #expect(restore.status == 0, "\(restore.output)")
+    #expect(restore.stdout.contains("certificates: 6000 rows, checksum equal"), "\(restore.stdout)")
+    try box.mustSh("diff -r srv/ca out/ca")
+    // The manifest names the secret key material, as archive paths.
+    let verify = try box.rehost("verify", "s.rehost", "--identity", "op.key", "--trust", "op.pub")
+    #expect(verify.status == 0, "\(verify.output)")
+    #expect(verify.stdout.contains("secret key material (inventory): ca/private/ca.key.pem, ca/intermediate/private/"), "\(verify.stdout)")
+    #expect(verify.stdout.contains("database web: sqlite-backup of SQLite"), "\(verify.stdout)")
+    // Checksum lists cover the restored tree, not the database dump.
+    let exported = try box.sh("'\(rehostBinary)' manifest export s.rehost --identity op.key --format sha256sum > sums && cd out && sha256sum -c --quiet ../sums")
+    #expect(exported.status == 0, "\(exported.output)")
+    #expect(try !box.sh("cat sums").stdout.contains(".rehost/"))
+  }
+
+  @Test("a missing required item stops the snapshot before anything is written, naming each item")
+  func missingRequired() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try makeSampleHost(box)
+    try box.mustSh("rm srv/ca/serial srv/ca/intermediate/private/*.key.pem")
+    let snap = try snapshot(box, packageRoot + "/manifests/sample-ca.yaml")
+    #expect(snap.status == 6, "\(snap.output)")
+    #expect(snap.stderr.contains("srv/ca/serial is missing"), "\(snap.stderr)")
+    #expect(snap.stderr.contains("srv/ca/intermediate/private/*.key.pem (issuing CA and server keys) is missing"), "\(snap.stderr)")
+    #expect(try box.sh("ls -A | grep -c rehost || true").stdout == "0\n")
+  }
+
+  @Test("secret key material readable by others is reported; the snapshot still runs")
+  func secretModes() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try makeSampleHost(box)
+    try box.mustSh("chmod 644 srv/ca/private/ca.key.pem")
+    let snap = try snapshot(box, packageRoot + "/manifests/sample-ca.yaml")
+    #expect(snap.status == 0, "\(snap.output)")
+    #expect(snap.stderr.contains("ca.key.pem is secret key material but readable by group or others (mode 644)"), "\(snap.stderr)")
+  }
+
+  @Test("malformed inventories are refused with the line at fault", arguments: [
+    ("inventory: 1\nsources:\n  - path: srv/ca\n    excludes: [x]\n", "inventory.yaml:4: unknown key `excludes`"),
+    ("inventory: 2\nsources: []\n", "the first key must be `inventory: 1`"),
+    ("inventory: 1\nsources:\n  - path: srv/ca\nrequired:\n  - path: /etc/passwd\n", "none of its sources captures it"),
+    ("inventory: 1\nsources: [ {path: srv/ca\n", "is not valid YAML"),
+    ("inventory: 1\nsources:\n  - database: oracle:x\n", "is not a database location"),
+  ])
+  func malformed(text: String, message: String) throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    try makeSampleHost(box)
+    try box.write("inventory.yaml", Array(text.utf8))
+    let snap = try snapshot(box, box.path("inventory.yaml"))
+    #expect(snap.status == 2, "\(snap.output)")
+    #expect(snap.stderr.contains(message), "\(snap.stderr)")
+  }
+
+  @Test("the production template parses and names what this machine lacks")
+  func template() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    let snap = try box.rehost("snapshot", "--inventory", packageRoot + "/manifests/ca-host.yaml", "--out", "s.rehost", "--recipient", "op.pub", "--sign", "op.key")
+    #expect(snap.status == 6, "\(snap.output)")
+    #expect(snap.stderr.contains("source /etc/ca-signer is missing"), "\(snap.stderr)")
+  }
+}
