@@ -3,11 +3,13 @@
 
 PREFIX ?= /usr/local
 SWIFT  ?= swift
-DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip
+DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip sqlite3
+# The database tests start real servers from Debian's packages.
+TEST_DEBS  := postgresql mariadb-server mariadb-client
 BENCH_DEBS := age time
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps build release test demo bench install clean
+.PHONY: all setup deps test-deps build release test demo bench install clean
 
 all: build
 
@@ -33,8 +35,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Unit tests and end-to-end tests of the real binary (built first).
-test: deps
+test-deps:
+	$(MAKE) deps EXTRA_DEBS="$(TEST_DEBS)"
+
+# Unit tests and end-to-end tests of the real binary (built first), with real
+# PostgreSQL and MariaDB servers started by the tests on Unix sockets in /tmp.
+test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
 

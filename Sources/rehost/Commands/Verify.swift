@@ -43,7 +43,7 @@ extension Rehost {
         }
         for database in payload.databases {
           let rows = database.tables.reduce(Int64(0)) { $0 + $1.rows }
-          print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count) files")
+          print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count == 1 ? "1 file" : "\(database.files.count) files")")
         }
         print("OK: seal, archive and content verified")
       } else {
