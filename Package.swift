@@ -7,7 +7,7 @@
 //     -> RehostCrypto   (the only module that touches OpenSSL)
 //     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
 //     -> RehostStorage  (libarchive tar, libzstd streams, atomic files; no crypto)
-//     -> RehostMath     (GMP: batch GCD for the key checks)
+//     -> RehostMath     (GMP: batch GCD and the modulus checks of `rehost check`)
 //     -> RehostDatabases (SQLite backup API; pg_dump and mariadb-dump driven over pipes)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
 //     -> rehost         (thin command-line front end)
@@ -60,7 +60,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto", "RehostMath"]),
+    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
+    .testTarget(name: "RehostMathTests", dependencies: ["RehostMath", "CGMP"]),
     .testTarget(name: "RehostFormatTests", dependencies: ["RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(
       name: "RehostServicesTests",

@@ -17,3 +17,15 @@ static inline char *rehost_mpz_get_hex(mpz_srcptr a) {
   for (char *p = s; p && *p; p++) if (*p >= 'a' && *p <= 'f') *p -= 32;
   return s;
 }
+static inline void rehost_mpz_set_ui(mpz_ptr r, unsigned long a) { mpz_set_ui(r, a); }
+static inline void rehost_mpz_mul_ui(mpz_ptr r, mpz_srcptr a, unsigned long b) { mpz_mul_ui(r, a, b); }
+static inline void rehost_mpz_add(mpz_ptr r, mpz_srcptr a, mpz_srcptr b) { mpz_add(r, a, b); }
+static inline void rehost_mpz_add_ui(mpz_ptr r, mpz_srcptr a, unsigned long b) { mpz_add_ui(r, a, b); }
+static inline void rehost_mpz_sub(mpz_ptr r, mpz_srcptr a, mpz_srcptr b) { mpz_sub(r, a, b); }
+static inline int rehost_mpz_cmp(mpz_srcptr a, mpz_srcptr b) { return mpz_cmp(a, b); }
+static inline int rehost_mpz_cmp_ui(mpz_srcptr a, unsigned long b) { return mpz_cmp_ui(a, b); }
+static inline unsigned long rehost_mpz_fdiv_ui(mpz_srcptr a, unsigned long d) { return mpz_fdiv_ui(a, d); }
+static inline void rehost_mpz_sqrtrem(mpz_ptr root, mpz_ptr rem, mpz_srcptr a) { mpz_sqrtrem(root, rem, a); }
+static inline void rehost_mpz_sqrt(mpz_ptr root, mpz_srcptr a) { mpz_sqrt(root, a); }
+static inline int rehost_mpz_perfect_square_p(mpz_srcptr a) { return mpz_perfect_square_p(a); }
+static inline int rehost_mpz_sgn(mpz_srcptr a) { return mpz_sgn(a); }

@@ -121,15 +121,18 @@ public enum KeyInspection {
         }
         defer { EVP_PKEY_free(pkey) }
         return .privateKey(keyFacts(pkey))
-      case "PUBLIC KEY":
-        guard let pkey = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
-          return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+      case "PUBLIC KEY", "RSA PUBLIC KEY":
+        if let facts = rsaPublicKeyFacts(bio, spki: label == "PUBLIC KEY") { return .publicKey(facts) }
+        rehost_bio_reset(bio)
+        if label == "RSA PUBLIC KEY" {
+          // PKCS#1 public keys: only the decoder API reads them without deprecated calls.
+          guard let pkey = decode(pem: bytes, structure: "type-specific", type: "RSA", selection: 0) else {
+            return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
+          }
+          defer { EVP_PKEY_free(pkey) }
+          return .publicKey(keyFacts(pkey))
         }
-        defer { EVP_PKEY_free(pkey) }
-        return .publicKey(keyFacts(pkey))
-      case "RSA PUBLIC KEY":
-        // PKCS#1 public keys: only the decoder API reads them without deprecated calls.
-        guard let pkey = decode(pem: bytes, structure: "type-specific", type: "RSA", selection: 0) else {
+        guard let pkey = PEM_read_bio_PUBKEY(bio, nil, nil, nil) else {
           return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
         }
         defer { EVP_PKEY_free(pkey) }
@@ -166,6 +169,39 @@ public enum KeyInspection {
       return OSSL_DECODER_from_data(ctx, &data, &length)
     }
     return ok == 1 ? pkey : nil
+  }
+
+  /// The fast path for RSA public keys (PKCS#1 or SPKI): nil for anything else, which
+  /// then goes through OpenSSL's decoders.
+  static func rsaPublicKeyFacts(_ bio: OpaquePointer, spki: Bool) -> KeyFacts? {
+    var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
+    var length = 0
+    guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else { return nil }
+    defer {
+      rehost_openssl_free(name)
+      rehost_openssl_free(header)
+      rehost_openssl_free(data)
+    }
+    var n: OpaquePointer?, e: OpaquePointer?
+    guard rehost_rsa_public_numbers(data, length, spki ? 1 : 0, &n, &e) == 1, let n, let e else { return nil }
+    defer {
+      BN_free(n)
+      BN_free(e)
+    }
+    return rsaFacts(n: n, e: e)
+  }
+
+  static func rsaFacts(n: OpaquePointer, e: OpaquePointer) -> KeyFacts {
+    var modulus: String?
+    if let hex = BN_bn2hex(n) {
+      var text = String(cString: hex)
+      rehost_openssl_free(hex)
+      // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
+      if text.hasPrefix("0") && text.count > 1 { text.removeFirst() }
+      modulus = text
+    }
+    let exponent = BN_num_bits(e) <= 64 ? UInt64(BN_get_word(e)) : nil
+    return KeyFacts(algorithm: "RSA", bits: Int(BN_num_bits(n)), rsaModulusHex: modulus, rsaExponent: exponent)
   }
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {

@@ -44,7 +44,7 @@ public enum BatchGCD {
 }
 
 /// An owned GMP integer.
-final class GMPInteger {
+final class GMPInteger: @unchecked Sendable {
   let raw: UnsafeMutablePointer<__mpz_struct>
 
   init() {

@@ -1,0 +1,94 @@
+import CGMP
+
+/// Checks of one RSA modulus that need no list: small factors, primes close enough for
+/// Fermat's method, the ROCA fingerprint. (Primes shared between keys: ``BatchGCD``.)
+///
+/// On GMP, like batch GCD: its gcd, square roots and word divisions make these a few
+/// microseconds per key, so that checking a hundred thousand keys takes seconds.
+public enum ModulusAnalysis {
+  /// The smallest prime factor of `n` below 10,000, if any (nil if `n` is that prime).
+  public static func smallFactor(modulusHex: String) -> UInt64? {
+    guard let n = GMPInteger(hex: modulusHex) else { return nil }
+    // One gcd with the product of all those primes tells whether any divides n;
+    // only then is the prime looked for, one word division at a time.
+    let reduced = GMPInteger(), gcd = GMPInteger()
+    rehost_mpz_mod(reduced.raw, smallPrimeProduct.raw, n.raw)
+    rehost_mpz_gcd(gcd.raw, reduced.raw, n.raw)
+    if rehost_mpz_sgn(reduced.raw) == 0 { rehost_mpz_set(gcd.raw, n.raw) }
+    guard rehost_mpz_cmp_ui(gcd.raw, 1) > 0 else { return nil }
+    for p in smallPrimes where rehost_mpz_fdiv_ui(n.raw, UInt(p)) == 0 {
+      return rehost_mpz_cmp_ui(n.raw, UInt(p)) == 0 ? nil : p
+    }
+    return nil
+  }
+
+  static let smallPrimes = primes(below: 10_000)
+
+  /// The product of the primes below 10,000 (about 14,400 bits).
+  nonisolated(unsafe) static let smallPrimeProduct: GMPInteger = {
+    let product = GMPInteger()
+    rehost_mpz_set_ui(product.raw, 1)
+    for p in smallPrimes { rehost_mpz_mul_ui(product.raw, product.raw, UInt(p)) }
+    return product
+  }()
+
+  /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
+  /// ceil(sqrt(n)) suffice. Returns the two factors in hex.
+  public static func fermatFactors(modulusHex: String, rounds: Int = 100) -> (String, String)? {
+    guard let n = GMPInteger(hex: modulusHex), rehost_mpz_sgn(n.raw) > 0 else { return nil }
+    // a = ceil(sqrt(n)); b2 = a^2 - n, then (a+1)^2 - n = b2 + 2a + 1 for each next a.
+    let a = GMPInteger(), b2 = GMPInteger()
+    rehost_mpz_sqrtrem(a.raw, b2.raw, n.raw)
+    if rehost_mpz_sgn(b2.raw) != 0 {
+      rehost_mpz_add_ui(a.raw, a.raw, 1)
+      rehost_mpz_mul(b2.raw, a.raw, a.raw)
+      rehost_mpz_sub(b2.raw, b2.raw, n.raw)
+    }
+    for _ in 0..<rounds {
+      if rehost_mpz_perfect_square_p(b2.raw) != 0 {
+        let b = GMPInteger(), p = GMPInteger(), q = GMPInteger()
+        rehost_mpz_sqrt(b.raw, b2.raw)
+        rehost_mpz_sub(p.raw, a.raw, b.raw)
+        rehost_mpz_add(q.raw, a.raw, b.raw)
+        return rehost_mpz_cmp_ui(p.raw, 1) == 0 ? nil : (p.hex, q.hex)
+      }
+      rehost_mpz_add(b2.raw, b2.raw, a.raw)
+      rehost_mpz_add(b2.raw, b2.raw, a.raw)
+      rehost_mpz_add_ui(b2.raw, b2.raw, 1)
+      rehost_mpz_add_ui(a.raw, a.raw, 1)
+    }
+    return nil
+  }
+
+  /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are
+  /// k·M + (65537^a mod M), so n mod r lies in the subgroup that 65537 generates mod r for
+  /// every small prime r dividing M. Random moduli pass this for all 38 primes (3...167)
+  /// with negligible probability. This follows the published detection method; it is
+  /// tested with keys built with that structure, not with keys from an Infineon chip.
+  public static func hasROCAFingerprint(modulusHex: String) -> Bool {
+    guard let n = GMPInteger(hex: modulusHex) else { return false }
+    return rocaSubgroups.allSatisfy { r, inSubgroup in inSubgroup[Int(rehost_mpz_fdiv_ui(n.raw, r))] }
+  }
+
+  static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
+                                   89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167]
+
+  /// For each prime r, which residues mod r are powers of 65537.
+  static let rocaSubgroups: [(UInt, [Bool])] = rocaPrimes.map { r in
+    var member = [Bool](repeating: false, count: Int(r))
+    var x: UInt = 1
+    while !member[Int(x)] { member[Int(x)] = true; x = x * (65537 % r) % r }
+    return (r, member)
+  }
+
+  static func primes(below limit: UInt64) -> [UInt64] {
+    var sieve = [Bool](repeating: true, count: Int(limit))
+    var out: [UInt64] = []
+    for i in 2..<Int(limit) where sieve[i] {
+      out.append(UInt64(i))
+      var j = i * i
+      while j < Int(limit) { sieve[j] = false; j += i }
+    }
+    return out
+  }
+}
