@@ -61,7 +61,7 @@ let package = Package(
       ]),
 
     .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
-    .testTarget(name: "RehostMathTests", dependencies: ["RehostMath", "CGMP"]),
+    .testTarget(name: "RehostMathTests", dependencies: ["RehostMath"]),
     .testTarget(name: "RehostFormatTests", dependencies: ["RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(
       name: "RehostServicesTests",

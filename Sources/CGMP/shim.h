@@ -29,3 +29,9 @@ static inline void rehost_mpz_sqrtrem(mpz_ptr root, mpz_ptr rem, mpz_srcptr a) {
 static inline void rehost_mpz_sqrt(mpz_ptr root, mpz_srcptr a) { mpz_sqrt(root, a); }
 static inline int rehost_mpz_perfect_square_p(mpz_srcptr a) { return mpz_perfect_square_p(a); }
 static inline int rehost_mpz_sgn(mpz_srcptr a) { return mpz_sgn(a); }
+static inline void rehost_mpz_tdiv_r_2exp(mpz_ptr r, mpz_srcptr a, unsigned long bits) { mpz_tdiv_r_2exp(r, a, bits); }
+static inline void rehost_mpz_tdiv_q_2exp(mpz_ptr q, mpz_srcptr a, unsigned long bits) { mpz_tdiv_q_2exp(q, a, bits); }
+static inline void rehost_mpz_fdiv_q(mpz_ptr q, mpz_srcptr a, mpz_srcptr d) { mpz_fdiv_q(q, a, d); }
+static inline void rehost_mpz_setbit(mpz_ptr a, unsigned long bit) { mpz_setbit(a, bit); }
+static inline size_t rehost_mpz_bits(mpz_srcptr a) { return mpz_sizeinbase(a, 2); }
+static inline void rehost_mpz_mul_2exp(mpz_ptr r, mpz_srcptr a, unsigned long bits) { mpz_mul_2exp(r, a, bits); }

@@ -1,5 +1,3 @@
-import CGMP
-
 /// Checks of one RSA modulus that need no list: small factors, primes close enough for
 /// Fermat's method, the ROCA fingerprint. (Primes shared between keys: ``BatchGCD``.)
 ///
@@ -12,12 +10,12 @@ public enum ModulusAnalysis {
     // One gcd with the product of all those primes tells whether any divides n;
     // only then is the prime looked for, one word division at a time.
     let reduced = GMPInteger(), gcd = GMPInteger()
-    rehost_mpz_mod(reduced.raw, smallPrimeProduct.raw, n.raw)
-    rehost_mpz_gcd(gcd.raw, reduced.raw, n.raw)
-    if rehost_mpz_sgn(reduced.raw) == 0 { rehost_mpz_set(gcd.raw, n.raw) }
-    guard rehost_mpz_cmp_ui(gcd.raw, 1) > 0 else { return nil }
-    for p in smallPrimes where rehost_mpz_fdiv_ui(n.raw, UInt(p)) == 0 {
-      return rehost_mpz_cmp_ui(n.raw, UInt(p)) == 0 ? nil : p
+    reduced.mod(smallPrimeProduct, n)
+    gcd.gcd(reduced, n)
+    if reduced.sign == 0 { gcd.set(n) }
+    guard gcd.compare(1) > 0 else { return nil }
+    for p in smallPrimes where n.remainder(UInt(p)) == 0 {
+      return n.compare(UInt(p)) == 0 ? nil : p
     }
     return nil
   }
@@ -26,36 +24,35 @@ public enum ModulusAnalysis {
 
   /// The product of the primes below 10,000 (about 14,400 bits).
   nonisolated(unsafe) static let smallPrimeProduct: GMPInteger = {
-    let product = GMPInteger()
-    rehost_mpz_set_ui(product.raw, 1)
-    for p in smallPrimes { rehost_mpz_mul_ui(product.raw, product.raw, UInt(p)) }
+    let product = GMPInteger(1)
+    for p in smallPrimes { product.mul(product, UInt(p)) }
     return product
   }()
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
   /// ceil(sqrt(n)) suffice. Returns the two factors in hex.
   public static func fermatFactors(modulusHex: String, rounds: Int = 100) -> (String, String)? {
-    guard let n = GMPInteger(hex: modulusHex), rehost_mpz_sgn(n.raw) > 0 else { return nil }
+    guard let n = GMPInteger(hex: modulusHex), n.sign > 0 else { return nil }
     // a = ceil(sqrt(n)); b2 = a^2 - n, then (a+1)^2 - n = b2 + 2a + 1 for each next a.
     let a = GMPInteger(), b2 = GMPInteger()
-    rehost_mpz_sqrtrem(a.raw, b2.raw, n.raw)
-    if rehost_mpz_sgn(b2.raw) != 0 {
-      rehost_mpz_add_ui(a.raw, a.raw, 1)
-      rehost_mpz_mul(b2.raw, a.raw, a.raw)
-      rehost_mpz_sub(b2.raw, b2.raw, n.raw)
+    a.squareRoot(n, remainder: b2)
+    if b2.sign != 0 {
+      a.add(a, 1)
+      b2.mul(a, a)
+      b2.sub(b2, n)
     }
     for _ in 0..<rounds {
-      if rehost_mpz_perfect_square_p(b2.raw) != 0 {
+      if b2.isPerfectSquare {
         let b = GMPInteger(), p = GMPInteger(), q = GMPInteger()
-        rehost_mpz_sqrt(b.raw, b2.raw)
-        rehost_mpz_sub(p.raw, a.raw, b.raw)
-        rehost_mpz_add(q.raw, a.raw, b.raw)
-        return rehost_mpz_cmp_ui(p.raw, 1) == 0 ? nil : (p.hex, q.hex)
+        b.squareRoot(b2)
+        p.sub(a, b)
+        q.add(a, b)
+        return p.compare(1) == 0 ? nil : (p.hex, q.hex)
       }
-      rehost_mpz_add(b2.raw, b2.raw, a.raw)
-      rehost_mpz_add(b2.raw, b2.raw, a.raw)
-      rehost_mpz_add_ui(b2.raw, b2.raw, 1)
-      rehost_mpz_add_ui(a.raw, a.raw, 1)
+      b2.add(b2, a)
+      b2.add(b2, a)
+      b2.add(b2, 1)
+      a.add(a, 1)
     }
     return nil
   }
@@ -67,7 +64,7 @@ public enum ModulusAnalysis {
   /// tested with keys built with that structure, not with keys from an Infineon chip.
   public static func hasROCAFingerprint(modulusHex: String) -> Bool {
     guard let n = GMPInteger(hex: modulusHex) else { return false }
-    return rocaSubgroups.allSatisfy { r, inSubgroup in inSubgroup[Int(rehost_mpz_fdiv_ui(n.raw, r))] }
+    return rocaSubgroups.allSatisfy { r, inSubgroup in inSubgroup[Int(n.remainder(r))] }
   }
 
   static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,

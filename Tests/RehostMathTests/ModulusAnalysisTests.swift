@@ -1,4 +1,3 @@
-import CGMP
 @testable import RehostMath
 import Testing
 
@@ -18,7 +17,7 @@ import Testing
     let mersenne = "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"  // 2^127 - 1, prime
     for p in ModulusAnalysis.smallPrimes {
       let n = GMPInteger(hex: mersenne)!
-      rehost_mpz_mul_ui(n.raw, n.raw, UInt(p))
+      n.mul(n, UInt(p))
       #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex) == p, "p = \(p)")
     }
     #expect(ModulusAnalysis.smallFactor(modulusHex: "26F5") == nil)  // 9973, itself prime: not "a factor"
@@ -39,5 +38,51 @@ import Testing
     let shared = BatchGCD.sharedFactors(moduliHex: moduli)
     #expect(shared == [0: "0F4261", 1: "0F4261"])  // p2 = 1000033
     #expect(BatchGCD.sharedFactors(moduliHex: ["E8D6CA6163", "E8DBCC2A57"]).isEmpty)
+  }
+
+  /// Against pairwise gcds: moduli made of primes between 10^5 and 10^6 (so their products
+  /// fit in 64 bits), some sharing a prime, in tree shapes of every parity.
+  @Test(arguments: [2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 33, 100, 257])
+  func batchGCDEqualsPairwiseGCDs(count: Int) {
+    let primes = ModulusAnalysis.primes(below: 1_000_000).filter { $0 > 100_000 }
+    var generator = SystemRandomNumberGenerator()
+    var moduli: [UInt64] = []
+    while moduli.count < count {
+      // Draw from a small pool now and then, so that primes repeat across moduli.
+      let pool = moduli.count % 3 == 0 ? primes.prefix(40) : primes[...]
+      let n = pool.randomElement(using: &generator)! * primes.randomElement(using: &generator)!
+      if !moduli.contains(n) { moduli.append(n) }
+    }
+    func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 { b == 0 ? a : gcd(b, a % b) }
+    var expected: [Int: UInt64] = [:]
+    for i in moduli.indices {
+      let g = moduli.indices.filter { $0 != i }.reduce(UInt64(1)) { acc, j in
+        let shared = gcd(moduli[i], moduli[j])
+        return shared > 1 ? acc / gcd(acc, shared) * shared : acc  // both divide n: the lcm does too
+      }
+      if g > 1 { expected[i] = g }
+    }
+    let found = BatchGCD.sharedFactors(moduliHex: moduli.map { String($0, radix: 16) })
+    #expect(found.mapValues { UInt64($0, radix: 16)! } == expected, "moduli \(moduli)")
+  }
+
+  /// Real sizes: 600 moduli of about 2,048 bits, each the product of its own ~100 primes
+  /// of 20-21 bits (so all are coprime), and one more that shares a prime with modulus 1.
+  /// The leaves' precision must hold at full size and depth, on every core.
+  @Test func batchGCDOnLargeModuli() {
+    let primes = ModulusAnalysis.primes(below: 2_200_000).filter { $0 > 1 << 20 }
+    var next = primes.makeIterator()
+    func modulus(with extra: UInt64? = nil) -> GMPInteger {
+      let n = GMPInteger(1)
+      if let extra { n.mul(n, UInt(extra)) }
+      while n.bitCount < 2048 { n.mul(n, UInt(next.next()!)) }
+      return n
+    }
+    var moduli = (0..<600).map { _ in modulus().hex }
+    let sharedPrime = primes[150]  // among modulus 1's primes
+    moduli.append(modulus(with: sharedPrime).hex)
+    let found = BatchGCD.sharedFactors(moduliHex: moduli)
+    #expect(Set(found.keys) == [1, 600])
+    #expect(found[600].flatMap { UInt64($0, radix: 16) } == sharedPrime)
   }
 }

@@ -47,6 +47,7 @@ public enum Checks {
       }
     }
     let scan = Scan(blocklist: blocklist, options: options)
+    let started = Date()
     for path in options.paths {
       var isDirectory: ObjCBool = false
       guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -55,6 +56,7 @@ public enum Checks {
       if isDirectory.boolValue {
         let enumerator = FileManager.default.enumerator(atPath: path)
         var caDirectories: [String] = []
+        var files: [String] = []
         if Scan.isCADirectory(path) { caDirectories.append(path) }
         while let relative = enumerator?.nextObject() as? String {
           let file = path + "/" + relative
@@ -62,8 +64,9 @@ public enum Checks {
              dir != path, Scan.isCADirectory(dir) {
             caDirectories.append(dir)
           }
-          try scan.file(file)
+          files.append(file)
         }
+        try scan.files(files)
         for dir in caDirectories { scan.caDirectory(dir) }
       } else if try ArchiveScan.isArchive(path) {
         try ArchiveScan.run(path, options: options, scan: scan)
@@ -72,7 +75,47 @@ public enum Checks {
       }
     }
     for endpoint in options.tlsEndpoints { try scan.endpoint(endpoint) }
-    return scan.report()
+    let scanned = Date()
+    let report = scan.report()
+    if ProcessInfo.processInfo.environment["REHOST_TIMINGS"] != nil {
+      // For bench/bench.sh: where the time went.
+      FileHandle.standardError.write(Data(String(
+        format: "timing: files %.3f s (%d keys), batch gcd and report %.3f s (%d moduli)\n",
+        scanned.timeIntervalSince(started), scan.keys, Date().timeIntervalSince(scanned), scan.moduli.count).utf8))
+    }
+    return report
+  }
+}
+
+/// Workers claim files in batches from a shared cursor; each writes only to its own scan.
+private final class ParallelScan: @unchecked Sendable {
+  let paths: [String]
+  let scans: [Scan]
+  var errors: [Error?]
+  private var cursor = 0
+  private let lock = NSLock()
+  private static let batch = 64
+
+  init(paths: [String], scans: [Scan]) {
+    self.paths = paths
+    self.scans = scans
+    errors = Array(repeating: nil, count: scans.count)
+  }
+
+  func run(_ worker: Int) {
+    while true {
+      lock.lock()
+      let start = cursor
+      cursor += Self.batch
+      lock.unlock()
+      guard start < paths.count else { return }
+      do {
+        for path in paths[start..<min(start + Self.batch, paths.count)] { try scans[worker].file(path) }
+      } catch {
+        errors[worker] = error
+        return
+      }
+    }
   }
 }
 
@@ -91,6 +134,30 @@ final class Scan {
   init(blocklist: DebianBlocklist, options: CheckOptions) {
     self.blocklist = blocklist
     self.options = options
+  }
+
+  /// Scans `paths` on every core: each worker has a scan of its own, merged at the end
+  /// (findings are sorted when reported, so the order of work does not show).
+  func files(_ paths: [String]) throws {
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, paths.count / 256))
+    guard workers > 1 else {
+      for path in paths { try file(path) }
+      return
+    }
+    let shared = ParallelScan(paths: paths, scans: (0..<workers).map { _ in Scan(blocklist: blocklist, options: options) })
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in shared.run(worker) }
+    if let error = shared.errors.compactMap({ $0 }).first { throw error }
+    for part in shared.scans { merge(part) }
+  }
+
+  /// Adds what another scan found.
+  func merge(_ other: Scan) {
+    findings += other.findings
+    files += other.files
+    keys += other.keys
+    certificates += other.certificates
+    uncovered.formUnion(other.uncovered)
+    moduli.merge(other.moduli) { $0 + $1 }
   }
 
   /// Files larger than this hold no keys worth finding (and are not read).
@@ -291,7 +358,8 @@ final class Scan {
   }
 
   /// Batch GCD keeps its product tree in memory: about 4.5 KiB per RSA-2048 key and tree
-  /// level, some 450 MiB at this many keys. Past it the check says it did not run.
+  /// level; a run over this many keys peaks near 1 GiB (measured by bench/bench-checks.sh).
+  /// Past it the check says it did not run.
   static let maxBatchGCD = 100_000
 
   /// One finding per place holding a key that shares a prime with another; partners are
