@@ -6,10 +6,10 @@ SWIFT  ?= swift
 DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip sqlite3
 # The database tests start real servers from Debian's packages.
 TEST_DEBS  := postgresql mariadb-server mariadb-client
-BENCH_DEBS := age time
+BENCH_DEBS := age time gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps test-deps build release test demo bench install clean
+.PHONY: all setup deps test-deps build release test demo bench bench-checks bench-deps install clean
 
 all: build
 
@@ -48,11 +48,20 @@ test: test-deps
 demo: release
 	scripts/demo.sh .build/release/rehost demo-out
 
-# Throughput and peak memory against `tar | zstd -T0 -3 | age` on the corpus.
-bench:
-	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
-	$(MAKE) release
+# Throughput and peak memory against `tar | zstd -T0 -3 | age` on the corpus, then
+# `rehost check` against badkeys on 100,000 generated keys.
+bench: bench-deps
 	bench/bench.sh .build/release/rehost
+	bench/bench-checks.sh .build/release/rehost
+
+bench-checks: bench-deps
+	bench/bench-checks.sh .build/release/rehost
+
+bench-deps:
+	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
+	@python3 -c 'import badkeys' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check badkeys \
+	  || python3 -m pip install -q --disable-pip-version-check --break-system-packages badkeys
+	$(MAKE) release
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,6 +1,8 @@
 /* gen-rsa-keys COUNT DIR [SEED] - COUNT RSA public keys of 2048 bits for `make bench`,
  * one PEM file each under DIR/NNN/, alternately SPKI ("PUBLIC KEY") and PKCS#1
- * ("RSA PUBLIC KEY"); e = 65537. Deterministic for a given SEED.
+ * ("RSA PUBLIC KEY"); e = 65537. Deterministic for a given SEED. Their moduli also go,
+ * in hex, one per line, to DIR/moduli-W.txt (one file per worker process), for tools
+ * that take moduli lists (badkeys -m).
  *
  * Each modulus is the product of eight random 256-bit primes, not two 1024-bit ones:
  * to rehost's checks it is the same work (they never factor a sound modulus; trial
@@ -100,7 +102,9 @@ static void write_pem(FILE *f, const char *label, const unsigned char *der, size
   fprintf(f, "-----END %s-----\n", label);
 }
 
-static void write_key(const char *dir, long index, const mpz_t n) {
+static void write_key(const char *dir, long index, const mpz_t n, FILE *moduli) {
+  mpz_out_str(moduli, 16, n);
+  fputc('\n', moduli);
   unsigned char rsa[600], spki[700], body[600];
   mpz_t e;
   mpz_init_set_ui(e, 65537);
@@ -148,6 +152,10 @@ int main(int argc, char **argv) {
     mpz_inits(n, p, low, NULL);
     gmp_randstate_t state;
     gmp_randinit_default(state);
+    char name[4096];
+    snprintf(name, sizeof name, "%s/moduli-%ld.txt", dir, w);
+    FILE *moduli = fopen(name, "w");
+    if (!moduli) { perror(name); _exit(1); }
     for (long i = w; i < count; i += workers) {
       gmp_randseed_ui(state, seed * 1000003UL + (unsigned long)i);
       /* Seven primes in [2^255, 2^256), then the eighth in [2^2047 / n, 2^2048 / n). */
@@ -165,8 +173,9 @@ int main(int argc, char **argv) {
         random_prime(p, low, state);
         mpz_mul(n, n, p);
       } while (mpz_sizeinbase(n, 2) != 2048);
-      write_key(dir, i, n);
+      write_key(dir, i, n, moduli);
     }
+    if (fclose(moduli) != 0) _exit(1);
     _exit(0);
   }
   int status, failed = 0;

@@ -18,7 +18,7 @@ struct Rehost: ParsableCommand {
       7 trust policy or expected bag serials not met.
       """,
     version: "0.1.0",
-    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self])
+    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self, Blocklist.self])
 
   static func main() {
     InterruptCleanup.shared.install()

@@ -130,6 +130,35 @@ import Testing
 
 /// The same weak keys through the other two list formats and as OpenSSH keys.
 @Suite struct BlocklistFormatTests {
+  /// `rehost blocklist import`: each format alone, merged into the store, flags every
+  /// sample key; all three merged give one store; a damaged store is refused.
+  @Test func theImportedStoreFlagsEverySampleKeyFromEachFormat() throws {
+    let box = try Sandbox()
+    try box.mustSh("python3 '\(packageRoot)/Tests/EndToEndTests/Scripts/other-blocklist-formats.py' '\(CheckTests.sample)' lists >/dev/null")
+    for (source, target, listed) in [
+      (CheckTests.sample, CheckTests.sample, "openssl-blacklist"), ("lists/openssh", "lists/authorized_keys", "openssh-blacklist"),
+      ("lists/badkeys", CheckTests.sample, "badkeys' debianssl list"),
+    ] {
+      let made = try box.rehost("blocklist", "import", source, "--out", "store-\(listed.prefix(7))")
+      #expect(made.status == 0, "\(made.output)")
+      let r = try box.rehost("check", target, "--blocklist", "store-\(listed.prefix(7))", "--no-standard-blocklists")
+      let hits = r.stdout.split(separator: "\n").filter { $0.contains("Debian weak key") && $0.contains(listed) }
+      #expect(hits.count == 90, "\(source): \(r.stdout.suffix(600))")
+      #expect(!hits.contains { $0.contains("/strong/") || $0.contains("/reference/") })
+      #expect(!r.stdout.contains("did not run"), "the store covers the sample's sizes")
+    }
+    let merged = try box.rehost("blocklist", "import", CheckTests.sample, "lists/openssh", "lists/badkeys", "--out", "store")
+    #expect(merged.stdout.contains("RSA-1024 (144), RSA-2048 (36)") && merged.stdout.contains("badkeys records: 90"), "\(merged.output)")
+    #expect(try box.sh("stat -c %s store/rehost-blocklist.bin").stdout == "\(16 * (1 + 2 + 180 + 90))\n")
+
+    try box.mustSh("head -c 100 store/rehost-blocklist.bin > store/cut && mv store/cut store/rehost-blocklist.bin")
+    let damaged = try box.rehost("check", CheckTests.sample, "--blocklist", "store", "--no-standard-blocklists")
+    #expect(damaged.status == 2 && damaged.stderr.contains("is not a rehost blocklist store"), "\(damaged.output)")
+    let nothing = try box.rehost("blocklist", "import", "lists/authorized_keys", "--out", "x")
+    #expect(nothing.status == 2 && nothing.stderr.contains("is not a blocklist this version reads"), "\(nothing.output)")
+  }
+
+
   @Test func everySampleKeyIsFlaggedThroughEachFormat() throws {
     let box = try Sandbox()
     let built = try box.sh("python3 '\(packageRoot)/Tests/EndToEndTests/Scripts/other-blocklist-formats.py' '\(CheckTests.sample)' lists")
