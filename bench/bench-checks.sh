@@ -3,9 +3,13 @@
 # the same keys in the same run (machines here are noisy: read the ratios).
 #
 #   100,000 RSA-2048 public keys, one PEM file each (half SPKI, half PKCS#1), with the
-#   sample Debian list loaded: rehost check DIR   vs   badkeys -m MODULI (same checks:
-#   fermat, roca, rsainvalid, sharedprimes, smallfactors, rsawarnings; badkeys reads a
-#   list of hex moduli, which spares it the PEM files rehost reads)
+#   sample Debian list loaded: rehost check DIR   vs   badkeys -m MODULI (its checks that
+#   match rehost's: fermat, roca, rsainvalid, sharedprimes, smallfactors, rsawarnings).
+#   badkeys reads a list of hex moduli, which spares it the PEM files rehost reads, and its
+#   "sharedprimes" is one gcd with its own product of primes from known-bad keys, not a
+#   batch GCD across the keys scanned: rehost's batch GCD is work badkeys does not do. The
+#   "files" timing line is rehost's per-key checks alone (reading, parsing, every test but
+#   batch GCD).
 #   50,000 of them: the batch GCD alone (from REHOST_TIMINGS), target under a minute
 #
 # The keys come from bench/gen-rsa-keys.c (compiled here against GMP), generated once

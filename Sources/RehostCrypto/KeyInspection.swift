@@ -10,6 +10,14 @@ public struct KeyFacts: Sendable, Equatable {
   public let rsaModulusHex: String?
   /// RSA public exponent (nil if it does not fit 64 bits or the key is not RSA).
   public let rsaExponent: UInt64?
+  /// SHA-256 of the DER public key, for keys other than RSA.
+  public var spkiSHA256: String?
+
+  /// Equal for a private key and the certificates or public keys that carry its public half.
+  public var identity: String {
+    if let rsaModulusHex { return "RSA \(rsaModulusHex) \(rsaExponent.map(String.init) ?? "?")" }
+    return "\(algorithm) \(spkiSHA256 ?? "?")"
+  }
 
   /// The Debian weak-key fingerprint (openssl-blacklist): the last 20 hex digits of
   /// SHA-1("Modulus=" + HEX + "\n"). nil for non-RSA keys.
@@ -37,6 +45,12 @@ public struct CertificateFacts: Sendable, Equatable {
   public let key: KeyFacts?
   /// Serial number, upper-case hex as in `index.txt` (at least two digits).
   public let serialHex: String
+  /// basicConstraints CA:TRUE.
+  public var isCA = false
+  /// Subject and issuer names are equal (a root, or a self-signed leaf).
+  public var selfIssued = false
+  /// The certificate itself, DER (for chain verification).
+  public var der: [UInt8] = []
 }
 
 /// What a CA consistency check needs to know about a CRL.
@@ -223,7 +237,17 @@ public enum KeyInspection {
         BN_free(e)
       }
     }
-    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: modulus, rsaExponent: exponent)
+    var spki: String?
+    if modulus == nil {
+      var der: UnsafeMutablePointer<UInt8>?
+      let length = i2d_PUBKEY(pkey, &der)
+      if length > 0, let der {
+        spki = Hex.encode(SHA256.hash(Array(UnsafeBufferPointer(start: der, count: Int(length)))))
+        rehost_openssl_free(der)
+      }
+    }
+    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: modulus, rsaExponent: exponent,
+                    spkiSHA256: spki)
   }
 
   static func certificateFacts(_ cert: OpaquePointer) -> CertificateFacts {
@@ -235,11 +259,20 @@ public enum KeyInspection {
     func seconds(_ t: UnsafePointer<ASN1_TIME>?) -> Int64 { epochSeconds(t) ?? 0 }
     let nid = X509_get_signature_nid(cert)
     let key = X509_get0_pubkey(cert).map { keyFacts($0) }
-    return CertificateFacts(
+    var facts = CertificateFacts(
       subject: name(X509_get_subject_name(cert)), issuer: name(X509_get_issuer_name(cert)),
       notBefore: seconds(X509_get0_notBefore(cert)), notAfter: seconds(X509_get0_notAfter(cert)),
       signatureAlgorithm: OBJ_nid2ln(nid).map { String(cString: $0) } ?? "unknown", key: key,
       serialHex: serialHex(X509_get0_serialNumber(cert)))
+    facts.isCA = X509_check_ca(cert) != 0
+    facts.selfIssued = facts.subject == facts.issuer
+    var der: UnsafeMutablePointer<UInt8>?
+    let length = i2d_X509(cert, &der)
+    if length > 0, let der {
+      facts.der = Array(UnsafeBufferPointer(start: der, count: Int(length)))
+      rehost_openssl_free(der)
+    }
+    return facts
   }
 
   /// An ASN.1 time as seconds since the epoch (UTC).

@@ -95,6 +95,34 @@ import Testing
   }
 }
 
+/// Keys and certificates that belong together, and chains to the CA certificates found.
+@Suite struct CertificatePairTests {
+  @Test func aReplacedKeyAndAForeignSignatureAreFlagged() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      '\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null
+      cd ca/intermediate
+      # The server's key replaced without a new certificate.
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out private/www.example-ca.org.key.pem 2>/dev/null
+      # A key and a certificate for another key, bundled in one file.
+      cat private/ocsp.example-ca.org.key.pem certs/old.example-ca.org.cert.pem > ../bundle.pem
+      # A certificate naming the issuing CA as its issuer, signed by an impostor with that name.
+      cd ../..
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout impostor.key -subj "$(openssl x509 -in ca/intermediate/certs/ca.cert.pem -noout -subject -nameopt compat | sed 's/^subject=//')" -days 30 -out impostor.pem 2>/dev/null
+      openssl req -new -newkey rsa:2048 -nodes -keyout ca/rogue.key -subj /CN=rogue.example-ca.org -out rogue.csr 2>/dev/null
+      openssl x509 -req -in rogue.csr -CA impostor.pem -CAkey impostor.key -CAcreateserial -days 30 -out ca/rogue.cert.pem 2>/dev/null
+      """)
+    let r = try box.rehost("check", "ca", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    let errors = r.stdout.split(separator: "\n").filter { $0.hasPrefix("ERROR") }
+    #expect(errors.contains { $0.contains("ca/intermediate/certs/www.example-ca.org.cert.pem:") && $0.contains("certificate /CN=www.example-ca.org: does not match its private key ca/intermediate/private/www.example-ca.org.key.pem:1") }, "\(r.stdout)")
+    #expect(errors.contains { $0.contains("ca/bundle.pem:") && $0.contains("certificate /CN=old.example-ca.org: does not match its private key ca/bundle.pem:1") }, "\(r.stdout)")
+    #expect(errors.contains { $0.contains("ca/rogue.cert.pem:1: certificate /CN=rogue.example-ca.org: does not verify to the CA certificates found") }, "\(r.stdout)")
+    #expect(errors.count == 3, "\(r.stdout)")
+  }
+}
+
 /// A live TLS endpoint serving a genuine Debian weak key (openssl s_server on loopback).
 @Suite struct LiveEndpointTests {
   @Test func aServerWithAWeakKeyIsFlagged() throws {

@@ -128,6 +128,9 @@ final class Scan {
   var uncovered = Set<String>()
   /// Every distinct RSA modulus seen, with where: for batch GCD at the end.
   var moduli: [String: [(file: String, line: Int?, subject: String)]] = [:]
+  /// Private keys and certificates seen, for key/certificate pairs and chains (CertificateChecks.swift).
+  var privateKeys: [FoundKey] = []
+  var certificatesFound: [FoundCertificate] = []
   /// Where the key being checked was found (set by the walkers, read by `check`).
   var currentFile = "-", currentLine: Int?
 
@@ -158,6 +161,8 @@ final class Scan {
     certificates += other.certificates
     uncovered.formUnion(other.uncovered)
     moduli.merge(other.moduli) { $0 + $1 }
+    privateKeys += other.privateKeys
+    certificatesFound += other.certificatesFound
   }
 
   /// Files larger than this hold no keys worth finding (and are not read).
@@ -210,12 +215,14 @@ final class Scan {
     switch item {
     case .privateKey(let key):
       keys += 1
+      privateKeys.append(FoundKey(file: path, line: line, identity: key.identity))
       check(key, subject: "\(key.algorithm)-\(key.bits) private key", add)
     case .publicKey(let key):
       keys += 1
       check(key, subject: "\(key.algorithm)-\(key.bits) public key", add)
     case .certificate(let cert):
       certificates += 1
+      certificatesFound.append(FoundCertificate(file: path, line: line, facts: cert))
       check(cert, add)
     case .requestKey(let key):
       keys += 1
@@ -347,6 +354,8 @@ final class Scan {
     } else {
       all += sharedPrimeFindings(distinct)
     }
+    all += keyCertificateMismatches()
+    all += chainFindings()
     for kind in uncovered.sorted() {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(kind) keys",
