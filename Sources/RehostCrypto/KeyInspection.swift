@@ -74,6 +74,8 @@ public enum PEMItem: Sendable, Equatable {
   case requestKey(KeyFacts)
   /// A passphrase-protected private key: cannot be inspected without the passphrase.
   case encryptedPrivateKey
+  /// A passphrase-protected private key that none of the passphrases given opens.
+  case undecryptablePrivateKey
   /// A PEM type we do not inspect (CRL, CSR, parameters...), by its label.
   case other(String)
   /// A block that claims a known type but does not parse.
@@ -83,8 +85,9 @@ public enum PEMItem: Sendable, Equatable {
 /// Reads keys and certificates through OpenSSL, for the post-move checks.
 public enum KeyInspection {
   /// Identifies every PEM block in `text`, with the 1-based line its BEGIN is on.
-  public static func inspect(pem text: String) -> [(line: Int, item: PEMItem)] {
-    PEMBlock.split(text).map { ($0.line, item(label: $0.label, pem: $0.text)) }
+  /// Encrypted private keys are opened with the first of `passphrases` that works.
+  public static func inspect(pem text: String, passphrases: [[UInt8]] = []) -> [(line: Int, item: PEMItem)] {
+    PEMBlock.split(text).map { ($0.line, item(label: $0.label, pem: $0.text, passphrases: passphrases)) }
   }
 
   /// Identifies a DER file: a certificate, a public key (SPKI), a private key (PKCS#8 or
@@ -116,7 +119,7 @@ public enum KeyInspection {
     return nil
   }
 
-  static func item(label: String, pem: String) -> PEMItem {
+  static func item(label: String, pem: String, passphrases: [[UInt8]] = []) -> PEMItem {
     var raw = Array(pem.utf8)
     let bytes = raw
     return raw.withUnsafeMutableBytes { raw -> PEMItem in
@@ -127,9 +130,9 @@ public enum KeyInspection {
       }
       switch label {
       case "ENCRYPTED PRIVATE KEY":
-        return .encryptedPrivateKey
+        return decrypt(bio, passphrases)
       case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY":
-        if pem.contains("Proc-Type: 4,ENCRYPTED") { return .encryptedPrivateKey }
+        if pem.contains("Proc-Type: 4,ENCRYPTED") { return decrypt(bio, passphrases) }
         guard let pkey = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in -1 }, nil) else {
           return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
         }
@@ -168,6 +171,25 @@ public enum KeyInspection {
         return .other(label)
       }
     }
+  }
+
+  /// An encrypted private key (PKCS#8 or the legacy PEM encryption), opened with the first
+  /// passphrase that works.
+  static func decrypt(_ bio: OpaquePointer, _ passphrases: [[UInt8]]) -> PEMItem {
+    guard !passphrases.isEmpty else { return .encryptedPrivateKey }
+    for passphrase in passphrases {
+      rehost_bio_reset(bio)
+      // With no callback, OpenSSL takes the last argument as the passphrase (a C string).
+      let pkey = (passphrase + [0]).withUnsafeBytes { raw in
+        PEM_read_bio_PrivateKey(bio, nil, nil, UnsafeMutableRawPointer(mutating: raw.baseAddress))
+      }
+      ERR_clear_error()
+      if let pkey {
+        defer { EVP_PKEY_free(pkey) }
+        return .privateKey(keyFacts(pkey))
+      }
+    }
+    return .undecryptablePrivateKey
   }
 
   /// Reads a key with OpenSSL 3's decoders (input "PEM"), for structures the PEM_read

@@ -95,6 +95,36 @@ import Testing
   }
 }
 
+/// Encrypted private keys: opened with --passphrase-file, else their certificate speaks for them.
+@Suite struct EncryptedKeyTests {
+  @Test func anEncryptedWeakKeyIsCheckedWithItsPassphraseOrThroughItsCertificate() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      mkdir srv
+      openssl pkcs8 -topk8 -v2 aes-256-cbc -passout pass:s3cret -in '\(CheckTests.sample)/rsa2048-le32-pid00002-nornd.pem' -out srv/www.key.pem
+      openssl req -x509 -new -key '\(CheckTests.sample)/rsa2048-le32-pid00002-nornd.pem' -subj /CN=www.example.org -days 30 -out srv/www.cert.pem
+      printf 'wrong\\ns3cret\\n' > passphrases
+      echo wrong > wrong
+      """)
+    func run(_ extra: String...) throws -> RunResult {
+      try box.rehost(["check", "srv", "--blocklist", CheckTests.sample, "--no-standard-blocklists"] + extra)
+    }
+    // No passphrase: the key is not inspectable, but its certificate's key is flagged.
+    let plain = try run()
+    #expect(plain.stdout.contains("srv/www.key.pem:1: encrypted private key: cannot inspect without its passphrase"), "\(plain.stdout)")
+    #expect(plain.stdout.contains("srv/www.cert.pem:1: certificate /CN=www.example.org (RSA-2048 key): Debian weak key"), "\(plain.stdout)")
+    #expect(!plain.stdout.contains("srv/www.key.pem:1: RSA-2048 private key: Debian weak key"))
+    // The right passphrase among others: the key itself is flagged, and it matches its certificate.
+    let opened = try run("--passphrase-file", "passphrases")
+    #expect(opened.stdout.contains("srv/www.key.pem:1: RSA-2048 private key: Debian weak key"), "\(opened.stdout)")
+    #expect(!opened.stdout.contains("does not match"), "\(opened.stdout)")
+    // Only wrong ones: said so.
+    let wrong = try run("--passphrase-file", "wrong")
+    #expect(wrong.stdout.contains("srv/www.key.pem:1: encrypted private key: none of the passphrases given opens it"), "\(wrong.stdout)")
+  }
+}
+
 /// Keys and certificates that belong together, and chains to the CA certificates found.
 @Suite struct CertificatePairTests {
   @Test func aReplacedKeyAndAForeignSignatureAreFlagged() throws {

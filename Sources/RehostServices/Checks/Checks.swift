@@ -21,6 +21,8 @@ public struct CheckOptions {
   /// without being restored to disk.
   public var archiveIdentities: [Identity] = []
   public var archiveShareFiles: [String] = []
+  /// Passphrases tried on encrypted private keys found.
+  public var keyPassphrases: [[UInt8]] = []
 
   public init(paths: [String]) { self.paths = paths }
 }
@@ -201,7 +203,7 @@ final class Scan {
         lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: key.blob, value: nil, subject: subject, add)
       }
     }
-    for (line, item) in KeyInspection.inspect(pem: text) {
+    for (line, item) in KeyInspection.inspect(pem: text, passphrases: options.keyPassphrases) {
       currentLine = line
       examine(item, at: path, line: line)
     }
@@ -230,7 +232,11 @@ final class Scan {
     case .encryptedPrivateKey:
       keys += 1
       add(.info, "encrypted private key", "cannot inspect without its passphrase",
-          "its certificate, if found, is checked; to check the key itself, decrypt a copy and run the check on it")
+          "its certificate, if found, is checked; to check the key itself, pass its passphrase with --passphrase-file")
+    case .undecryptablePrivateKey:
+      keys += 1
+      add(.warning, "encrypted private key", "none of the passphrases given opens it",
+          "its certificate, if found, is checked; add its passphrase to the --passphrase-file (one per line)")
     case .unreadable(let label, let reason):
       add(.warning, label.lowercased(), "cannot be read: \(reason)", "check whether the file is damaged")
     case .other:
