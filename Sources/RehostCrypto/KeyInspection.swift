@@ -76,7 +76,9 @@ public enum PEMItem: Sendable, Equatable {
   case encryptedPrivateKey
   /// A passphrase-protected private key that none of the passphrases given opens.
   case undecryptablePrivateKey
-  /// A PEM type we do not inspect (CRL, CSR, parameters...), by its label.
+  /// A certificate revocation list, as its PEM block (read with ``KeyInspection/crl(pem:issuerPEM:)``).
+  case crl(String)
+  /// A PEM type we do not inspect (parameters...), by its label.
   case other(String)
   /// A block that claims a known type but does not parse.
   case unreadable(String, reason: String)
@@ -161,6 +163,8 @@ public enum KeyInspection {
         defer { X509_REQ_free(request) }
         guard let pkey = X509_REQ_get0_pubkey(request) else { return .unreadable(label, reason: "no public key") }
         return .requestKey(keyFacts(pkey))
+      case "X509 CRL":
+        return .crl(pem)
       case "CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE":
         guard let cert = PEM_read_bio_X509_AUX(bio, nil, nil, nil) else {
           return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
@@ -311,6 +315,16 @@ public enum KeyInspection {
     guard let hex = BN_bn2hex(bn) else { return "" }
     defer { rehost_openssl_free(hex) }
     return String(cString: hex)
+  }
+
+  /// Reads the first CRL in `pem`; verifies its signature when the issuer's certificate
+  /// (DER) is given.
+  public static func crl(pem: String, issuerDER: [UInt8]) -> CRLFacts? {
+    var encoded = [UInt8](repeating: 0, count: 4 * ((issuerDER.count + 2) / 3) + 1)
+    let length = EVP_EncodeBlock(&encoded, issuerDER, Int32(issuerDER.count))
+    let base64 = String(decoding: encoded[0..<Int(max(0, length))], as: UTF8.self)
+    let lines = stride(from: 0, to: base64.count, by: 64).map { String(base64.dropFirst($0).prefix(64)) }
+    return crl(pem: pem, issuerPEM: "-----BEGIN CERTIFICATE-----\n" + lines.joined(separator: "\n") + "\n-----END CERTIFICATE-----\n")
   }
 
   /// Reads the first CRL in `pem`; verifies its signature when the issuer's certificate is given.

@@ -95,6 +95,30 @@ import Testing
   }
 }
 
+/// CRLs published outside the CA directories: fresh and signed by their CA.
+@Suite struct PublishedCRLTests {
+  @Test func aStaleCopyAndAForgedCRLAreFlagged() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      '\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null
+      mkdir -p www/crl
+      cp ca/crl/ca.crl.pem www/crl/current.crl.pem
+      cp ca/certs/ca.cert.pem www/ca.cert.pem
+      (cd ca && openssl ca -config openssl.cnf -gencrl -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z -out ../www/crl/old.crl.pem 2>/dev/null)
+      openssl crl -in ca/crl/ca.crl.pem -outform DER -out forged.der
+      python3 -c "import sys; b = bytearray(open('forged.der','rb').read()); b[-1] ^= 1; open('forged.der','wb').write(b)"
+      openssl crl -inform DER -in forged.der -out www/crl/forged.crl.pem
+      """)
+    let r = try box.rehost("check", "ca", "www", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    let lines = r.stdout.split(separator: "\n").filter { $0.contains("www/crl/") }
+    #expect(lines.contains { $0.hasPrefix("WARNING") && $0.contains("www/crl/old.crl.pem:1: CRL of") && $0.contains("stale: its next update was due 2020-02-01") }, "\(r.stdout)")
+    #expect(lines.contains { $0.hasPrefix("ERROR") && $0.contains("www/crl/forged.crl.pem:1:") && $0.contains("signature does not verify") }, "\(r.stdout)")
+    #expect(!lines.contains { $0.contains("current.crl.pem") }, "\(r.stdout)")
+    #expect(lines.count == 2, "\(r.stdout)")
+  }
+}
+
 /// Encrypted private keys: opened with --passphrase-file, else their certificate speaks for them.
 @Suite struct EncryptedKeyTests {
   @Test func anEncryptedWeakKeyIsCheckedWithItsPassphraseOrThroughItsCertificate() throws {

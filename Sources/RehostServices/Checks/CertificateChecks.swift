@@ -15,6 +15,13 @@ struct FoundCertificate {
   let facts: CertificateFacts
 }
 
+/// A CRL seen during a scan.
+struct FoundCRL {
+  let file: String
+  let line: Int?
+  let pem: String
+}
+
 /// Checks that need every key and certificate of the run: keys and certificates that
 /// belong together but do not match, and certificates that do not verify to the CA
 /// certificates found.
@@ -73,6 +80,34 @@ extension Scan {
         severity: .error, file: certificate.file, line: certificate.line, subject: "certificate \(certificate.facts.subject)",
         problem: "does not verify to the CA certificates found (issuer \(certificate.facts.issuer)): \(reason)",
         action: "check that this CA issued it; a certificate that fails here was altered or issued by another key"))
+    }
+    return out
+  }
+
+  /// CRLs outside the OpenSSL CA directories (those are checked with their index): not
+  /// past their next update, and signed by their issuer when its certificate was found.
+  func crlFindings() -> [Finding] {
+    var out: [Finding] = []
+    for found in crlsFound where !caDirectoriesChecked.contains(where: { found.file.hasPrefix($0 + "/") }) {
+      guard let facts = KeyInspection.crl(pem: found.pem, issuerPEM: nil) else {
+        out.append(Finding(severity: .warning, file: found.file, line: found.line, subject: "CRL", problem: "cannot be read",
+                           action: "check whether the file is damaged"))
+        continue
+      }
+      let subject = "CRL of \(facts.issuer)"
+      if let next = facts.nextUpdate, next < options.now {
+        out.append(Finding(severity: .warning, file: found.file, line: found.line, subject: subject,
+                           problem: "stale: its next update was due \(Self.date(next))",
+                           action: "replace it with the current CRL from its CA (or remove the stale copy)"))
+      }
+      let issuers = certificatesFound.filter { $0.facts.subject == facts.issuer && $0.facts.isCA }
+      guard !issuers.isEmpty else { continue }
+      let verifies = issuers.contains { KeyInspection.crl(pem: found.pem, issuerDER: $0.facts.der)?.signatureVerifies == true }
+      if !verifies {
+        out.append(Finding(severity: .error, file: found.file, line: found.line, subject: subject,
+                           problem: "its signature does not verify under the certificate of \(facts.issuer) found here",
+                           action: "treat it as forged or damaged: take the CRL from the CA again"))
+      }
     }
     return out
   }

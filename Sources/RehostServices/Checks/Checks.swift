@@ -133,6 +133,9 @@ final class Scan {
   /// Private keys and certificates seen, for key/certificate pairs and chains (CertificateChecks.swift).
   var privateKeys: [FoundKey] = []
   var certificatesFound: [FoundCertificate] = []
+  var crlsFound: [FoundCRL] = []
+  /// OpenSSL CA directories checked as such (their CRLs are checked there).
+  var caDirectoriesChecked: [String] = []
   /// Where the key being checked was found (set by the walkers, read by `check`).
   var currentFile = "-", currentLine: Int?
 
@@ -165,6 +168,7 @@ final class Scan {
     moduli.merge(other.moduli) { $0 + $1 }
     privateKeys += other.privateKeys
     certificatesFound += other.certificatesFound
+    crlsFound += other.crlsFound
   }
 
   /// Files larger than this hold no keys worth finding (and are not read).
@@ -239,6 +243,8 @@ final class Scan {
           "its certificate, if found, is checked; add its passphrase to the --passphrase-file (one per line)")
     case .unreadable(let label, let reason):
       add(.warning, label.lowercased(), "cannot be read: \(reason)", "check whether the file is damaged")
+    case .crl(let pem):
+      crlsFound.append(FoundCRL(file: path, line: line, pem: pem))
     case .other:
       break
     }
@@ -345,6 +351,7 @@ final class Scan {
   }
 
   func caDirectory(_ dir: String) {
+    caDirectoriesChecked.append(dir)
     CADirectory(path: dir).check(now: options.now) { findings.append($0) }
   }
 
@@ -362,6 +369,7 @@ final class Scan {
     }
     all += keyCertificateMismatches()
     all += chainFindings()
+    all += crlFindings()
     for kind in uncovered.sorted() {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(kind) keys",
