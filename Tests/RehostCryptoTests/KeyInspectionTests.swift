@@ -37,7 +37,12 @@ import Testing
     if case .privateKey(let k) = items[0].item { #expect(k.bits == 2048 && k.algorithm == "RSA") } else { Issue.record("rsa") }
     if case .publicKey(let k) = items[1].item { #expect(k.algorithm == "ED25519" && k.rsaModulusHex == nil) } else { Issue.record("ed") }
     #expect(items[2].item == .encryptedPrivateKey)
-    #expect(items[3].item == .other("X509 CRL"))
+    #expect(items[3].item == .crl("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"))
+    // The same encrypted key opens with its passphrase (the first that works), not with another.
+    let opened = KeyInspection.inspect(pem: try key.privateKeyPEM(passphrase: Array("pw".utf8)), passphrases: [Array("no".utf8), Array("pw".utf8)])
+    if case .privateKey(let k) = opened.first?.item { #expect(k.algorithm == "ED25519" && k.spkiSHA256 != nil) } else { Issue.record("not opened") }
+    #expect(KeyInspection.inspect(pem: try key.privateKeyPEM(passphrase: Array("pw".utf8)), passphrases: [Array("no".utf8)]).first?.item
+            == .undecryptablePrivateKey)
     if case .unreadable = items[4].item {} else { Issue.record("broken block should be unreadable") }
   }
 }

@@ -89,38 +89,6 @@ public enum Checks {
   }
 }
 
-/// Workers claim files in batches from a shared cursor; each writes only to its own scan.
-private final class ParallelScan: @unchecked Sendable {
-  let paths: [String]
-  let scans: [Scan]
-  var errors: [Error?]
-  private var cursor = 0
-  private let lock = NSLock()
-  private static let batch = 64
-
-  init(paths: [String], scans: [Scan]) {
-    self.paths = paths
-    self.scans = scans
-    errors = Array(repeating: nil, count: scans.count)
-  }
-
-  func run(_ worker: Int) {
-    while true {
-      lock.lock()
-      let start = cursor
-      cursor += Self.batch
-      lock.unlock()
-      guard start < paths.count else { return }
-      do {
-        for path in paths[start..<min(start + Self.batch, paths.count)] { try scans[worker].file(path) }
-      } catch {
-        errors[worker] = error
-        return
-      }
-    }
-  }
-}
-
 /// The state of one run: findings so far, counts, sizes no list covered.
 final class Scan {
   let blocklist: DebianBlocklist
@@ -411,53 +379,5 @@ final class Scan {
 
   static func date(_ seconds: Int64) -> String {
     String(Timestamp.format(Date(timeIntervalSince1970: TimeInterval(seconds))).prefix(10))
-  }
-}
-
-/// Checks the keys and certificates inside an archive, decrypted in memory as it
-/// streams: nothing is written to disk. Every chunk and entry is verified on the way.
-enum ArchiveScan {
-  static func isArchive(_ path: String) throws -> Bool {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    return handle.readData(ofLength: 17) == Data((ArchiveHeader.magic + "\n").utf8)
-  }
-
-  static func run(_ path: String, options: CheckOptions, scan: Scan) throws {
-    guard !options.archiveIdentities.isEmpty else {
-      throw RehostError(.usage, "\(path) is a rehost archive: checking its content needs a key",
-                        hint: "pass --identity NAME.key (or --passphrase-file), or check a restored copy")
-    }
-    let reader = try ArchiveFileReader(path: path)
-    let tar = try reader.openPayload(with: options.archiveIdentities, shareFiles: options.archiveShareFiles)
-    _ = try PayloadWalker(tar: tar, progress: nil).run(Handler(archive: path, scan: scan))
-    _ = try reader.finish()
-  }
-
-  /// Buffers each small regular file's content, then checks it.
-  final class Handler: EntryHandler {
-    let archive: String
-    let scan: Scan
-    var buffer: [UInt8]?
-    var path = ""
-
-    init(archive: String, scan: Scan) {
-      self.archive = archive
-      self.scan = scan
-    }
-
-    func begin(_ entry: ArchiveEntry, path: String) throws {
-      self.path = path
-      buffer = entry.fileType == .file && entry.hardlink == nil && entry.size <= Int64(Scan.maxFileSize) ? [] : nil
-    }
-
-    func data(_ bytes: UnsafeRawBufferPointer) throws {
-      buffer?.append(contentsOf: bytes.bindMemory(to: UInt8.self))
-    }
-
-    func end(_ entry: ArchiveEntry) throws {
-      if let buffer { scan.content(String(decoding: buffer, as: UTF8.self), at: archive + ":" + path) }
-      buffer = nil
-    }
   }
 }
