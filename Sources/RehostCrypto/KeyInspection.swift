@@ -12,6 +12,8 @@ public struct KeyFacts: Sendable, Equatable {
   public let rsaExponent: UInt64?
   /// SHA-256 of the DER public key, for keys other than RSA.
   public var spkiSHA256: String?
+  /// DSA's p, q, g and public value y, big-endian (for the Debian DSA lists).
+  public var dsaNumbers: [[UInt8]]?
 
   /// Equal for a private key and the certificates or public keys that carry its public half.
   public var identity: String {
@@ -263,6 +265,19 @@ public enum KeyInspection {
         BN_free(e)
       }
     }
+    var dsa: [[UInt8]]?
+    if EVP_PKEY_get_base_id(pkey) == EVP_PKEY_DSA {
+      let names: [StaticString] = ["p", "q", "g", "pub"]
+      let numbers = names.compactMap { name -> [UInt8]? in
+        var bn: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, paramName(name), &bn) == 1, let bn else { return nil }
+        defer { BN_free(bn) }
+        var bytes = [UInt8](repeating: 0, count: Int((BN_num_bits(bn) + 7) / 8))
+        BN_bn2bin(bn, &bytes)
+        return bytes
+      }
+      if numbers.count == 4 { dsa = numbers }
+    }
     var spki: String?
     if modulus == nil {
       var der: UnsafeMutablePointer<UInt8>?
@@ -273,7 +288,7 @@ public enum KeyInspection {
       }
     }
     return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: modulus, rsaExponent: exponent,
-                    spkiSHA256: spki)
+                    spkiSHA256: spki, dsaNumbers: dsa)
   }
 
   static func certificateFacts(_ cert: OpaquePointer) -> CertificateFacts {

@@ -16,6 +16,8 @@ public enum SSHKeys {
     /// Key size for RSA (modulus) and DSA (p); 0 when not worked out.
     public let bits: Int
     public let isPrivateKeyFile: Bool
+    /// A DSA key's public value y (badkeys hashes it).
+    public var dsaPublic: [UInt8]?
 
     /// openssh-blacklist (`ssh-vulnkey`) entry for this key.
     public var debianFingerprint: String { SSHKeys.debianFingerprint(blob: blob) }
@@ -58,15 +60,24 @@ public enum SSHKeys {
   /// The ssh-rsa blob of an RSA key, for looking a PEM key up in openssh lists.
   public static func rsaBlob(_ key: KeyFacts) -> [UInt8]? {
     guard let n = key.rsaModulusBytes, let e = key.rsaExponent else { return nil }
-    func mpint(_ bytes: [UInt8]) -> [UInt8] {
-      let trimmed = Array(bytes.drop { $0 == 0 })
-      return trimmed.first.map { $0 & 0x80 != 0 } == true ? [0] + trimmed : trimmed
-    }
-    func string(_ bytes: [UInt8]) -> [UInt8] {
-      withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
-    }
     let exponent = withUnsafeBytes(of: e.bigEndian, Array.init)
-    return string(Array("ssh-rsa".utf8)) + string(mpint(exponent)) + string(mpint(n))
+    return wireString(Array("ssh-rsa".utf8)) + wireString(mpint(exponent)) + wireString(mpint(n))
+  }
+
+  /// The ssh-dss blob of a DSA key (p, q, g, y), for looking a PEM key up in openssh lists.
+  public static func dssBlob(_ key: KeyFacts) -> [UInt8]? {
+    guard let numbers = key.dsaNumbers, numbers.count == 4 else { return nil }
+    return wireString(Array("ssh-dss".utf8)) + numbers.flatMap { wireString(mpint($0)) }
+  }
+
+  /// SSH wire format (RFC 4251): a multiple-precision integer's bytes, and a length-prefixed string.
+  static func mpint(_ bytes: [UInt8]) -> [UInt8] {
+    let trimmed = Array(bytes.drop { $0 == 0 })
+    return trimmed.first.map { $0 & 0x80 != 0 } == true ? [0] + trimmed : trimmed
+  }
+
+  static func wireString(_ bytes: [UInt8]) -> [UInt8] {
+    withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
   }
 
   static func isKeyType(_ word: Substring) -> Bool {
@@ -78,9 +89,11 @@ public enum SSHKeys {
     guard let type = reader.string().map({ String(decoding: $0, as: UTF8.self) }) else { return nil }
     var rsa: KeyFacts?
     var bits = 0
+    var dsaPublic: [UInt8]?
     if type == "ssh-dss", let p = reader.string() {
       let trimmed = Array(p.drop { $0 == 0 })
       bits = trimmed.isEmpty ? 0 : (trimmed.count - 1) * 8 + (8 - trimmed[0].leadingZeroBitCount)
+      if reader.string() != nil, reader.string() != nil, let y = reader.string() { dsaPublic = Array(y.drop { $0 == 0 }) }
     }
     if type == "ssh-rsa" {
       guard let e = reader.string(), let n = reader.string() else { return nil }
@@ -92,7 +105,7 @@ public enum SSHKeys {
       bits = modulus.isEmpty ? 0 : (modulus.count - 1) * 8 + (8 - modulus[0].leadingZeroBitCount)
       rsa = KeyFacts(algorithm: "RSA", bits: bits, rsaModulusHex: hex, rsaExponent: exponent)
     }
-    return Found(line: line, type: type, blob: blob, rsa: rsa, bits: bits, isPrivateKeyFile: privateFile)
+    return Found(line: line, type: type, blob: blob, rsa: rsa, bits: bits, isPrivateKeyFile: privateFile, dsaPublic: dsaPublic)
   }
 
   /// openssh-key-v1: magic, cipher, kdf, kdf options, key count, then public blobs in clear.

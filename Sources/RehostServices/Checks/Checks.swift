@@ -172,7 +172,7 @@ final class Scan {
       if let rsa = key.rsa {
         check(rsa, subject: subject, sshBlob: key.blob, add)
       } else if key.type == "ssh-dss" {
-        lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: key.blob, value: nil, subject: subject, add)
+        lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: key.blob, value: key.dsaPublic, subject: subject, add)
       }
     }
     for (line, item) in KeyInspection.inspect(pem: text, passphrases: options.keyPassphrases) {
@@ -230,6 +230,11 @@ final class Scan {
   }
 
   func check(_ key: KeyFacts, subject: String, sshBlob: [UInt8]? = nil, _ add: (Finding.Severity, String, String, String) -> Void) {
+    if key.algorithm == "DSA", let numbers = key.dsaNumbers {
+      // Debian's broken OpenSSL made weak DSA keys too (openssh-blacklist's DSA-1024; badkeys hashes y).
+      lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: SSHKeys.dssBlob(key), value: numbers[3], subject: subject, add)
+      return
+    }
     guard key.algorithm == "RSA", key.rsaModulusHex != nil else { return }
     lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
            subject: subject, add)
