@@ -23,6 +23,10 @@ public struct CheckOptions {
   public var archiveShareFiles: [String] = []
   /// Passphrases tried on encrypted private keys found.
   public var keyPassphrases: [[UInt8]] = []
+  /// Batch GCD keeps its product tree in memory: about 4.5 KiB per RSA-2048 key and tree
+  /// level; a run over 100,000 keys peaks near 1 GiB (measured by bench/bench-checks.sh).
+  /// Past this many distinct moduli the check says it did not run.
+  public var batchGCDLimit = 100_000
 
   public init(paths: [String]) { self.paths = paths }
 }
@@ -332,10 +336,10 @@ final class Scan {
     var all = findings
     // Primes shared between any two keys seen: batch GCD over the distinct moduli.
     let distinct = moduli.keys.sorted()
-    if distinct.count > Self.maxBatchGCD {
+    if distinct.count > options.batchGCDLimit {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(distinct.count) RSA keys",
-        problem: "the shared-prime check (batch GCD) did not run: it handles at most \(Self.maxBatchGCD) keys in one run so far",
+        problem: "the shared-prime check (batch GCD) did not run: it handles at most \(options.batchGCDLimit) keys in one run so far",
         action: "check the key directories in smaller groups"))
     } else {
       all += sharedPrimeFindings(distinct)
@@ -353,10 +357,6 @@ final class Scan {
     return CheckReport(findings: all, filesScanned: files, keys: keys, certificates: certificates, blocklists: blocklist.sizes)
   }
 
-  /// Batch GCD keeps its product tree in memory: about 4.5 KiB per RSA-2048 key and tree
-  /// level; a run over this many keys peaks near 1 GiB (measured by bench/bench-checks.sh).
-  /// Past it the check says it did not run.
-  static let maxBatchGCD = 100_000
 
   /// One finding per place holding a key that shares a prime with another; partners are
   /// named (up to three) by pairwise GCD among the flagged keys, which are few in practice.
