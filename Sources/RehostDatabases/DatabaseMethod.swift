@@ -1,5 +1,6 @@
 import RehostBase
 import RehostFormat
+import RehostStorage
 
 /// Where a database snapshot puts its files: the snapshot's tar stream, seen only
 /// through this narrow door so that the engines know nothing of archives.
@@ -164,5 +165,24 @@ extension String {
   init(format6 number: Int) {
     let digits = String(number)
     self = String(repeating: "0", count: Swift.max(0, 6 - digits.count)) + digits
+  }
+}
+
+/// Work run on a thread of its own while the dump streams (the table summaries, taken in
+/// the snapshot's own session), joined with ``result()``.
+final class Concurrent<T>: @unchecked Sendable {
+  private var outcome: Result<T, Error>?
+  private var stage: BackgroundStage?
+
+  init(name: String, _ body: @escaping () throws -> T) {
+    stage = BackgroundStage(name: name) { [self] in
+      self.outcome = Result { try body() }
+    }
+  }
+
+  /// Waits for the work and returns what it returned, or throws what it threw.
+  func result() throws -> T {
+    stage?.wait()
+    return try outcome!.get()
   }
 }

@@ -37,14 +37,24 @@ struct MariaDBMethod: DatabaseMethod {
     do {
       try waitForDumpTransaction(session, dump: dump, ignoring: before.union([ownThread]))
       try session.query("UNLOCK TABLES;")
-      let tables = try MariaDBConnection.tableSummaries(session)
-      try session.query("COMMIT;")
-      try session.close()
-
+      // The tables are measured in our consistent-snapshot transaction while the dump
+      // streams into the archive.
+      let measuring = Concurrent(name: "rehost-mariadb-tables") { () throws -> [ManifestDatabase.Table] in
+        let tables = try MariaDBConnection.tableSummaries(session)
+        try session.query("COMMIT;")
+        try session.close()
+        return tables
+      }
       let counter = InsertRowCounter()
       let parts = PartWriter(writer: writer, prefix: "dump", suffix: ".sql")
-      try parts.copy(from: SubprocessOutput(dump)) { counter.consume($0) }
-      try dump.waitForSuccess(doing: "dumping \(location.redacted)")
+      do {
+        try parts.copy(from: SubprocessOutput(dump)) { counter.consume($0) }
+        try dump.waitForSuccess(doing: "dumping \(location.redacted)")
+      } catch {
+        _ = try? measuring.result()
+        throw error
+      }
+      let tables = try measuring.result()
       for table in tables where counter.rows[table.name, default: 0] != table.rows {
         throw RehostError(.failure, "the dump of \(location.name) holds \(counter.rows[table.name, default: 0]) rows of \(table.name) where its snapshot counted \(table.rows)",
                           hint: "the dump and the snapshot did not see the same data (a non-transactional table written to?); no archive was written")

@@ -16,17 +16,20 @@ struct PostgresMethod: DatabaseMethod {
     try session.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
     let snapshot = try session.value("SELECT pg_export_snapshot();")
     let server = try session.value("SELECT 'PostgreSQL ' || current_setting('server_version');")
-    let tables = try PostgresConnection.tableSummaries(session)
-
     let dump = try Subprocess("pg_dump", ["--format=custom", "--compress=0", "--snapshot=\(snapshot)", "--no-password", "--dbname=\(location.argument)"])
+    // The tables are measured in the exported snapshot's own session while pg_dump
+    // streams the same snapshot into the archive.
+    let measuring = Concurrent(name: "rehost-pg-tables") { try PostgresConnection.tableSummaries(session) }
     let parts = PartWriter(writer: writer, prefix: "dump", suffix: ".pgdump")
     do {
       try parts.copy(from: SubprocessOutput(dump))
       try dump.waitForSuccess(doing: "dumping \(location.redacted)")
     } catch {
       dump.terminate()
+      _ = try? measuring.result()
       throw error
     }
+    let tables = try measuring.result()
     try session.query("COMMIT;")
     try session.close()
     return ManifestDatabase(name: location.name, method: PostgresMethod.name, server: server, source: location.redacted,
