@@ -248,21 +248,14 @@ public enum KeyInspection {
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {
     let name = EVP_PKEY_get0_type_name(pkey).map { String(cString: $0) } ?? "unknown"
-    var modulus: String?
-    var exponent: UInt64?
     if EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA {
       var n: OpaquePointer?, e: OpaquePointer?
-      if EVP_PKEY_get_bn_param(pkey, paramName("n"), &n) == 1, let n, let hex = BN_bn2hex(n) {
-        var text = String(cString: hex)
-        rehost_openssl_free(hex)
-        // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
-        if text.hasPrefix("0") && text.count > 1 { text.removeFirst() }
-        modulus = text
+      defer {
         BN_free(n)
-      }
-      if EVP_PKEY_get_bn_param(pkey, paramName("e"), &e) == 1, let e {
-        if BN_num_bits(e) <= 64 { exponent = UInt64(BN_get_word(e)) }
         BN_free(e)
+      }
+      if EVP_PKEY_get_bn_param(pkey, paramName("n"), &n) == 1, EVP_PKEY_get_bn_param(pkey, paramName("e"), &e) == 1, let n, let e {
+        return rsaFacts(n: n, e: e)
       }
     }
     var dsa: [[UInt8]]?
@@ -279,7 +272,7 @@ public enum KeyInspection {
       if numbers.count == 4 { dsa = numbers }
     }
     var spki: String?
-    if modulus == nil {
+    do {
       var der: UnsafeMutablePointer<UInt8>?
       let length = i2d_PUBKEY(pkey, &der)
       if length > 0, let der {
@@ -287,7 +280,7 @@ public enum KeyInspection {
         rehost_openssl_free(der)
       }
     }
-    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: modulus, rsaExponent: exponent,
+    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: nil, rsaExponent: nil,
                     spkiSHA256: spki, dsaNumbers: dsa)
   }
 

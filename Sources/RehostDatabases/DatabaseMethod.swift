@@ -168,21 +168,3 @@ extension String {
   }
 }
 
-/// Work run on a thread of its own while the dump streams (the table summaries, taken in
-/// the snapshot's own session), joined with ``result()``.
-final class Concurrent<T>: @unchecked Sendable {
-  private var outcome: Result<T, Error>?
-  private var stage: BackgroundStage?
-
-  init(name: String, _ body: @escaping () throws -> T) {
-    stage = BackgroundStage(name: name) { [self] in
-      self.outcome = Result { try body() }
-    }
-  }
-
-  /// Waits for the work and returns what it returned, or throws what it threw.
-  func result() throws -> T {
-    stage?.wait()
-    return try outcome!.get()
-  }
-}

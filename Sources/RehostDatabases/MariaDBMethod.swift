@@ -39,7 +39,7 @@ struct MariaDBMethod: DatabaseMethod {
       try session.query("UNLOCK TABLES;")
       // The tables are measured in our consistent-snapshot transaction while the dump
       // streams into the archive.
-      let measuring = Concurrent(name: "rehost-mariadb-tables") { () throws -> [ManifestDatabase.Table] in
+      let measuring = BackgroundTask(name: "rehost-mariadb-tables") { () throws -> [ManifestDatabase.Table] in
         let tables = try MariaDBConnection.tableSummaries(session)
         try session.query("COMMIT;")
         try session.close()

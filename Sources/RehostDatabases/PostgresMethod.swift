@@ -19,7 +19,7 @@ struct PostgresMethod: DatabaseMethod {
     let dump = try Subprocess("pg_dump", ["--format=custom", "--compress=0", "--snapshot=\(snapshot)", "--no-password", "--dbname=\(location.argument)"])
     // The tables are measured in the exported snapshot's own session while pg_dump
     // streams the same snapshot into the archive.
-    let measuring = Concurrent(name: "rehost-pg-tables") { try PostgresConnection.tableSummaries(session) }
+    let measuring = BackgroundTask(name: "rehost-pg-tables") { try PostgresConnection.tableSummaries(session) }
     let parts = PartWriter(writer: writer, prefix: "dump", suffix: ".pgdump")
     do {
       try parts.copy(from: SubprocessOutput(dump))

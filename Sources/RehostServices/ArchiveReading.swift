@@ -15,8 +15,7 @@ final class ArchiveFileReader {
   let header: ArchiveHeader
   let headerLength: Int
   private var pipe: BlockPipe?
-  private var stage: BackgroundStage?
-  private let outcome = StageOutcome()
+  private var stage: BackgroundTask<(String, Int64)>?
 
   init(path: String) throws {
     self.path = path
@@ -26,7 +25,7 @@ final class ArchiveFileReader {
 
   deinit {
     pipe?.cancel()
-    stage?.wait()
+    _ = try? stage?.result()
   }
 
   /// Opens the payload with the first identity that fits, or with enough custodian
@@ -38,9 +37,9 @@ final class ArchiveFileReader {
                                        payloadOffset: Int64(headerLength))
     let plaintext = try ZstdDecompressor(source: decryptor)
     let pipe = BlockPipe()
-    let (hashing, outcome) = (self.hashing, self.outcome)
+    let hashing = self.hashing
     // From here on `hashing` and its chain belong to the stage's thread.
-    stage = BackgroundStage(name: "rehost-decrypt") {
+    stage = BackgroundTask(name: "rehost-decrypt") {
       let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
       defer { buffer.deallocate() }
       do {
@@ -51,11 +50,11 @@ final class ArchiveFileReader {
         }
         // The final chunk has authenticated and nothing follows it; hash what is left.
         let digest = try hashing.drainAndDigest()
-        outcome.result = .success((digest, hashing.byteCount))
         pipe.close(error: nil)
+        return (digest, hashing.byteCount)
       } catch {
-        outcome.result = .failure(error)
         pipe.close(error: error)
+        throw error
       }
     }
     self.pipe = pipe
@@ -79,9 +78,7 @@ final class ArchiveFileReader {
                           hint: "the archive was not written by rehost as sealed; do not trust it")
       }
     }
-    stage.wait()
-    guard let result = outcome.result else { throw RehostError(.failure, "the decrypting stage ended without a result") }
-    return try result.get()
+    return try stage.result()
   }
 }
 
@@ -95,12 +92,6 @@ extension ArchiveFileReader {
     if let payload { try SealCheck.compare(facts, payload: payload) }
     return size
   }
-}
-
-/// What the decrypting stage hands back; written before its pipe closes, read after
-/// `BackgroundStage.wait()`.
-private final class StageOutcome: @unchecked Sendable {
-  var result: Result<(String, Int64), Error>?
 }
 
 /// Receives the archive's content entries as they stream past (restore writes them to

@@ -135,3 +135,22 @@ public final class BackgroundStage: @unchecked Sendable {
     finished = true
   }
 }
+
+/// A ``BackgroundStage`` that hands back a value or an error, joined with ``result()``.
+public final class BackgroundTask<T>: @unchecked Sendable {
+  private var outcome: Result<T, Error>?
+  private var stage: BackgroundStage?
+
+  public init(name: String, _ body: @escaping () throws -> T) {
+    // The outcome is written before the stage signals, and read only after `wait()`.
+    stage = BackgroundStage(name: name) { [self] in
+      self.outcome = Result { try body() }
+    }
+  }
+
+  /// Waits for the work; returns what it returned, or throws what it threw.
+  public func result() throws -> T {
+    stage?.wait()
+    return try outcome!.get()
+  }
+}

@@ -144,21 +144,8 @@ struct OpenBlocklistStore: Sendable {
     find([3] + sha256.prefix(14)).map { $0[15] }
   }
 
-  /// The record starting with `prefix`, by binary search.
   private func find(_ prefix: [UInt8]) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var low: Int64 = 0, high = records
-    var record = [UInt8](repeating: 0, count: 16)
-    while low < high {
-      let mid = (low + high) / 2
-      guard pread(fd, &record, 16, off_t(mid * 16)) == 16 else { return nil }
-      let key = record.prefix(prefix.count)
-      if key.elementsEqual(prefix) { return record }
-      if key.lexicographicallyPrecedes(prefix) { low = mid + 1 } else { high = mid }
-    }
-    return nil
+    findRecord(in: path, records: records, prefix: prefix)
   }
 
   private static func record(_ path: String, _ index: Int64) -> [UInt8]? {
@@ -168,6 +155,24 @@ struct OpenBlocklistStore: Sendable {
     var record = [UInt8](repeating: 0, count: 16)
     return pread(fd, &record, 16, off_t(index * 16)) == 16 ? record : nil
   }
+}
+
+/// Binary search in a file of `records` sorted 16-byte records: the one that starts
+/// with `prefix`, if any (badkeys' blocklist.dat and rehost's store alike).
+func findRecord(in path: String, records: Int64, prefix: [UInt8]) -> [UInt8]? {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var low: Int64 = 0, high = records
+  var record = [UInt8](repeating: 0, count: 16)
+  while low < high {
+    let mid = (low + high) / 2
+    guard pread(fd, &record, 16, off_t(mid * 16)) == 16 else { return nil }
+    let key = record.prefix(prefix.count)
+    if key.elementsEqual(prefix) { return record }
+    if key.lexicographicallyPrecedes(prefix) { low = mid + 1 } else { high = mid }
+  }
+  return nil
 }
 
 func fileSizeOf(_ path: String) -> Int64 {

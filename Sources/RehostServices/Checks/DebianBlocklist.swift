@@ -108,20 +108,9 @@ public struct DebianBlocklist: Sendable {
 
   static func badkeysName(_ id: UInt8) -> String { id == 1 ? "badkeys' debianssl list" : "badkeys' list \(id)" }
 
-  /// Binary search in a sorted file of 16-byte records; returns the list id on a match.
+  /// Binary search in badkeys' sorted file of 16-byte records; returns the list id on a match.
   static func search(_ path: String, _ prefix: [UInt8]) -> UInt8? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var low: Int64 = 0, high = fileSizeOf(path) / 16
-    var record = [UInt8](repeating: 0, count: 16)
-    while low < high {
-      let mid = (low + high) / 2
-      guard pread(fd, &record, 16, off_t(mid * 16)) == 16 else { return nil }
-      let key = record.prefix(15)
-      if key.elementsEqual(prefix) { return record[15] }
-      if key.lexicographicallyPrecedes(prefix) { low = mid + 1 } else { high = mid }
-    }
-    return nil
+    findRecord(in: path, records: fileSizeOf(path) / 16, prefix: prefix).map { $0[15] }
   }
+
 }
