@@ -131,7 +131,7 @@ struct MariaDBConnection {
   func session() throws -> SQLSession {
     let session = try SQLSession(program: findProgram(["mariadb", "mysql"]),
                                  arguments: flags + ["--batch", "--skip-column-names", "--unbuffered", "--", database ?? ""])
-    try session.query("SET time_zone = '+00:00'; SET NAMES utf8mb4;")
+    try session.open("SET time_zone = '+00:00'; SET NAMES utf8mb4;", target: "mysql:" + redacted)
     return session
   }
 

@@ -66,10 +66,10 @@ enum PostgresConnection {
   static func session(_ conninfo: String) throws -> SQLSession {
     let session = try SQLSession(
       program: "psql", arguments: ["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "--no-password", "--dbname=\(conninfo)"])
-    try session.query("""
+    try session.open("""
       SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres';
       SET extra_float_digits = 3; SET bytea_output = 'hex';
-      """)
+      """, target: "postgres:" + redact(conninfo))
     return session
   }
 

@@ -39,6 +39,18 @@ final class SQLSession {
                       hint: "check that the database is reachable with these settings and that the user may read every table")
   }
 
+  /// Runs the session's first statements; a failure here is a failure to connect, and
+  /// says so with the client's own message.
+  func open(_ settings: String, target: String) throws {
+    do {
+      try query(settings)
+    } catch {
+      let message = client.errorOutput()
+      throw RehostError(.failure, "cannot open a session on \(target)\(message.isEmpty ? "" : ": " + message)",
+                        hint: "check the connection settings (host or socket, user, password in ~/.pgpass or an option file) and that the server runs")
+    }
+  }
+
   /// The first column of the first row.
   func value(_ sql: String) throws -> String {
     guard let value = try query(sql).first?.first else {
