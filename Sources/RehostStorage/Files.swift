@@ -86,16 +86,23 @@ public final class AtomicFile: ByteSink {
   }
 
   private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-    var offset = 0
-    while offset < bytes.count {
-      let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw SystemError.io("write", temporaryPath)
-      }
-      offset += n
-    }
+    guard writeFully(fd, bytes) else { throw SystemError.io("write", temporaryPath) }
   }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR. False (with errno
+/// set) on any other failure.
+func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+  var offset = 0
+  while offset < bytes.count {
+    let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+    if n < 0 {
+      if errno == EINTR { continue }
+      return false
+    }
+    offset += n
+  }
+  return true
 }
 
 /// Writes a small text file atomically (temporary name, fsync, rename).

@@ -42,14 +42,8 @@ public final class SpoolFile: ByteSink {
   }
 
   private func flush() throws {
-    var offset = 0
-    while offset < buffer.count {
-      let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-      if n < 0 {
-        if errno == EINTR { continue }
-        throw SystemError.io("write a scratch file in", SpoolFile.defaultDirectory)
-      }
-      offset += n
+    guard buffer.withUnsafeBytes({ writeFully(fd, $0) }) else {
+      throw SystemError.io("write a scratch file in", SpoolFile.defaultDirectory)
     }
     buffer.removeAll(keepingCapacity: true)
   }

@@ -104,17 +104,9 @@ public final class Subprocess {
 
   /// Writes all of `bytes` to the program's standard input.
   public func write(_ bytes: UnsafeRawBufferPointer) throws {
-    var offset = 0
-    while offset < bytes.count {
-      let n = Glibc.write(stdinFD, bytes.baseAddress! + offset, bytes.count - offset)
-      if n < 0 {
-        if errno == EINTR { continue }
-        if errno == EPIPE {
-          throw RehostError(.failure, "\(program) stopped reading its input\(stderrSuffix())")
-        }
-        throw SystemError.io("write to", program)
-      }
-      offset += n
+    guard writeFully(stdinFD, bytes) else {
+      if errno == EPIPE { throw RehostError(.failure, "\(program) stopped reading its input\(stderrSuffix())") }
+      throw SystemError.io("write to", program)
     }
   }
 
