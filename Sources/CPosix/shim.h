@@ -28,3 +28,39 @@ static inline int rehost_rename_noreplace(const char *a, const char *b) {
 static inline int rehost_pipe_cloexec(int fds[2]) {
   return pipe2(fds, O_CLOEXEC);
 }
+
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <linux/fs.h>
+#include <locale.h>
+
+/* The inode flags chattr sets (FS_IOC_GETFLAGS; ioctl is variadic). */
+static inline int rehost_inode_flags(int fd, int *flags) {
+  return ioctl(fd, FS_IOC_GETFLAGS, flags);
+}
+static const int rehost_flag_immutable = FS_IMMUTABLE_FL;
+static const int rehost_flag_append = FS_APPEND_FL;
+
+/* makedev, major and minor are macros. */
+static inline dev_t rehost_makedev(unsigned int major_, unsigned int minor_) { return makedev(major_, minor_); }
+static inline unsigned int rehost_major(dev_t dev) { return major(dev); }
+static inline unsigned int rehost_minor(dev_t dev) { return minor(dev); }
+
+/* syncfs needs _GNU_SOURCE, which Glibc's module lacks. */
+static inline int rehost_syncfs(int fd) { return syncfs(fd); }
+
+/* libarchive converts names between the locale's charset and UTF-8: with LC_CTYPE set
+   to C.UTF-8, UTF-8 names are stored as pax UTF-8 and other bytes as hdrcharset=BINARY. */
+static inline void rehost_use_utf8_ctype(void) { setlocale(LC_CTYPE, "C.UTF-8"); }
+
+/* Flags Glibc's module hides without _GNU_SOURCE. */
+static const int rehost_o_noatime = O_NOATIME;
+static const int rehost_o_path = O_PATH;
+
+/* renameat2 relative to directory descriptors (RENAME_NOREPLACE, RENAME_EXCHANGE). */
+static inline int rehost_renameat2(int olddirfd, const char *old, int newdirfd, const char *new_, unsigned int flags) {
+  return renameat2(olddirfd, old, newdirfd, new_, flags);
+}
+static const unsigned int rehost_rename_noreplace_flag = RENAME_NOREPLACE;
+static const unsigned int rehost_rename_exchange_flag = RENAME_EXCHANGE;

@@ -21,6 +21,11 @@ public struct RehostError: Error, CustomStringConvertible, Sendable {
     case policy
     /// Anything else: I/O errors (disk full, permission denied), a dying dependency.
     case failure
+    /// Another rehost run holds what this one needs (the same restore target, the same
+    /// backup repository); the message names it (pid, start time).
+    case busy
+    /// A signal (SIGINT, SIGTERM, SIGHUP) stopped the run after it undid its half-done work.
+    case interrupted
   }
 
   public let kind: Kind

@@ -1,4 +1,5 @@
 import RehostBase
+import RehostFormat
 
 /// The engines rehost can snapshot and restore.
 public enum DatabaseEngine: String, Sendable, CaseIterable {
@@ -55,10 +56,7 @@ public struct DatabaseLocation: Equatable, Sendable {
     DatabaseEngine.allCases.first { body.hasPrefix($0.rawValue + ":") }
   }
 
-  static func isValidName(_ name: String) -> Bool {
-    !name.isEmpty && name.count <= 64 && !name.hasPrefix(".")
-      && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }
-  }
+  static func isValidName(_ name: String) -> Bool { ManifestDatabase.isValidName(name) }
 
   /// `ca.sqlite` -> `ca`; `dbname=ca host=...` -> `ca`; `... ca` -> `ca`.
   static func defaultName(engine: DatabaseEngine, argument: String) -> String? {

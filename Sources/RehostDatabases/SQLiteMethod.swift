@@ -17,11 +17,13 @@ struct SQLiteMethod: DatabaseMethod {
       throw RehostError(.usage, "the SQLite database \(path) does not exist", hint: "check the path given as sqlite:PATH")
     }
     let copyPath = SpoolFile.defaultDirectory + "/rehost-sqlite-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    let removeCopy: @Sendable () -> Void = { for suffix in ["", "-journal", "-wal", "-shm"] { unlink(copyPath + suffix) } }
-    let cleanup = InterruptCleanup.shared.register(removeCopy)
+    // The copy is removed whatever happens; should the process have to end before this
+    // run unwinds (Interruption), the copy itself goes, its journal files are SQLite's
+    // short-lived own.
+    let cleanup = Interruption.shared.register(removing: copyPath)
     defer {
-      removeCopy()
-      InterruptCleanup.shared.unregister(cleanup)
+      for suffix in ["", "-journal", "-wal", "-shm"] { unlink(copyPath + suffix) }
+      Interruption.shared.unregister(cleanup)
     }
     let tables: [ManifestDatabase.Table]
     do {

@@ -49,6 +49,38 @@ public struct ArchiveHeader: Equatable, Sendable {
   /// Headers are small; anything larger is not ours.
   static let maxHeaderBytes = 256 * 1024
   static let maxLineBytes = 4096
+  static let maxStanzas = 1024
+
+  /// What is wrong with the recipient stanzas, if anything: each stanza of a type rehost
+  /// knows must be well formed (so even `inspect` refuses `logN 62`), custodian shares
+  /// come as one complete k-of-n group, and not mixed with anything that opens the
+  /// archive alone.
+  static func checkStanzas(_ stanzas: [Stanza]) -> String? {
+    for (i, stanza) in stanzas.enumerated() {
+      guard stanza.type.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }) else {
+        return "recipient \(i + 1) has a type that is not lower-case letters, digits and dashes"
+      }
+      let known: Bool
+      switch stanza.type {
+      case X25519Recipient.stanzaType: known = X25519Recipient.isWellFormed(stanza)
+      case PassphraseRecipient.stanzaType: known = PassphraseRecipient.isWellFormed(stanza)
+      case CustodianGroup.stanzaType: known = (try? ShareStanza(stanza)) != nil && stanza.body.count == 48
+      default: continue  // a type of a later version: kept and skipped
+      }
+      if !known { return "recipient \(i + 1) (\(stanza.type)) is malformed" }
+    }
+    let shares = stanzas.compactMap { try? ShareStanza($0) }
+    if let first = shares.first {
+      guard shares.allSatisfy({ $0.threshold == first.threshold && $0.total == first.total }),
+            Set(shares.map(\.index)).count == shares.count, shares.count == first.total else {
+        return "its custodian shares are not one complete \(first.threshold)-of-\(first.total) group"
+      }
+      if stanzas.contains(where: { $0.type == X25519Recipient.stanzaType || $0.type == PassphraseRecipient.stanzaType }) {
+        return "custodian shares are mixed with recipients that could open the archive alone"
+      }
+    }
+    return nil
+  }
 
   public var stanzas: [Stanza]
   public var chunkSize: Int
@@ -84,6 +116,7 @@ public struct ArchiveHeader: Equatable, Sendable {
   /// - Returns: the header and its length in bytes.
   public static func read(from source: ByteSource) throws -> (ArchiveHeader, Int) {
     var consumed = 0
+    var raw: [UInt8] = []
     var lineNumber = 0
     func corrupt(_ why: String) -> RehostError {
       RehostError(.corrupt, "the archive header is malformed at line \(lineNumber): \(why)",
@@ -97,6 +130,7 @@ public struct ArchiveHeader: Equatable, Sendable {
         let n = try withUnsafeMutableBytes(of: &one) { try source.read(into: $0) }
         if n == 0 { throw corrupt("the file ends inside the header") }
         consumed += 1
+        raw.append(one)
         if one == 0x0a { break }
         bytes.append(one)
         if bytes.count > maxLineBytes || consumed > maxHeaderBytes { throw corrupt("line too long") }
@@ -124,7 +158,7 @@ public struct ArchiveHeader: Equatable, Sendable {
       guard words.count >= 2, words.allSatisfy({ !$0.isEmpty }) else { throw corrupt("bad recipient line") }
       let body = try base64(nextLine())
       stanzas.append(Stanza(type: words[1], arguments: Array(words.dropFirst(2)), body: body))
-      if stanzas.count > 1024 { throw corrupt("too many recipients") }
+      if stanzas.count > maxStanzas { throw corrupt("more than \(maxStanzas) recipients") }
       line = try nextLine()
     }
     guard !stanzas.isEmpty else { throw corrupt("no recipients") }
@@ -140,7 +174,12 @@ public struct ArchiveHeader: Equatable, Sendable {
     guard mac.count == 32 else { throw corrupt("mac must be 32 bytes") }
     let header = ArchiveHeader(stanzas: stanzas, chunkSize: chunkSize, payloadSalt: salt, mac: mac)
     // Only the canonical encoding is accepted, so the header has exactly one byte form.
-    guard header.encoded().count == consumed else { throw corrupt("not in canonical form") }
+    guard header.encoded() == raw else { throw corrupt("not in canonical form") }
+    if let problem = checkStanzas(stanzas) {
+      lineNumber = 0
+      throw RehostError(.corrupt, "the archive header is malformed: \(problem)",
+                        hint: "this is not a rehost archive as written, or its header was damaged; use another copy")
+    }
     return (header, consumed)
   }
 }

@@ -16,6 +16,10 @@ public enum Manifest {
   /// The manifest's own path inside the archive; no source may be named `.rehost`.
   public static let archivePath = ".rehost/manifest.jsonl"
   public static let reservedTopLevelName = ".rehost"
+  /// Limits a reader enforces (docs/FORMAT.md): a manifest line, the manifest file, a path.
+  public static let maxLineBytes = 1 << 20
+  public static let maxBytes: Int64 = 1 << 30
+  public static let maxPathBytes = 256 * 1024
 }
 
 /// The facts about a snapshot as a whole (first line of the manifest).
@@ -45,6 +49,15 @@ public struct ManifestHeader: Codable, Equatable, Sendable {
     self.tool = tool
     self.sources = sources
     self.secrets = secrets
+  }
+
+  /// Reads a manifest's first line.
+  public static func parse(_ line: [UInt8]) throws -> ManifestHeader {
+    let header = try JSONDecoder().decode(ManifestHeader.self, from: Data(line))
+    guard header.format == Manifest.format, Array(header.jsonLine().utf8) == line else {
+      throw RehostError(.corrupt, "the manifest's first line is not a \(Manifest.format) header written the canonical way")
+    }
+    return header
   }
 
   public func jsonLine() -> String {
@@ -78,13 +91,17 @@ public struct ManifestTotals: Codable, Equatable, Sendable {
 }
 
 /// One file, directory, link or special file in the archive.
-public struct ManifestEntry: Codable, Equatable, Sendable {
+///
+/// Names are bytes (``ArchivePath``): a name that is valid UTF-8 is written as a JSON
+/// string (`"path"`, `"target"`, `"link"`); one that is not is written as base64 of its
+/// bytes under the same key with `_b64` appended (`"path_b64"`). docs/FORMAT.md.
+public struct ManifestEntry: Equatable, Sendable {
   public enum Kind: String, Codable, Sendable {
     case file, directory, symlink, hardlink, fifo, chardev, blockdev
   }
 
   /// Path inside the archive: `<source name>/<relative path>`, `/`-separated.
-  public var path: String
+  public var path: ArchivePath
   public var type: Kind
   /// Content length for files; 0 otherwise.
   public var size: Int64
@@ -94,17 +111,21 @@ public struct ManifestEntry: Codable, Equatable, Sendable {
   public var gid: Int
   public var user: String
   public var group: String
-  /// Modification time as `seconds.nanoseconds` since the epoch.
+  /// Modification time as `seconds.nanoseconds` since the epoch: the seconds rounded
+  /// down (negative before 1970), then nine digits of nanoseconds to add.
   public var mtime: String
+  /// Character and block devices: `major,minor`.
+  public var device: String?
   /// SHA-256 of the content, lower-case hex (files only).
   public var sha256: String?
   /// Symlink target, as stored.
-  public var target: String?
+  public var target: [UInt8]?
   /// Hard link: the archive path of the entry holding the content.
-  public var link: String?
+  public var link: ArchivePath?
 
-  public init(path: String, type: Kind, size: Int64, mode: UInt32, uid: Int, gid: Int, user: String, group: String,
-              mtimeSeconds: Int64, mtimeNanoseconds: Int, sha256: String? = nil, target: String? = nil, link: String? = nil) {
+  public init(path: ArchivePath, type: Kind, size: Int64, mode: UInt32, uid: Int, gid: Int, user: String, group: String,
+              mtimeSeconds: Int64, mtimeNanoseconds: Int, device: (major: UInt32, minor: UInt32)? = nil,
+              sha256: String? = nil, target: [UInt8]? = nil, link: ArchivePath? = nil) {
     self.path = path
     self.type = type
     self.size = size
@@ -114,6 +135,7 @@ public struct ManifestEntry: Codable, Equatable, Sendable {
     self.user = user
     self.group = group
     self.mtime = String(format: "%lld.%09d", mtimeSeconds, mtimeNanoseconds)
+    self.device = device.map { "\($0.major),\($0.minor)" }
     self.sha256 = sha256
     self.target = target
     self.link = link
@@ -121,11 +143,12 @@ public struct ManifestEntry: Codable, Equatable, Sendable {
 
   /// The canonical one-line JSON form (fixed key order, optional keys omitted).
   public func jsonLine() -> String {
-    var s = "{\"path\":\(JSON.string(path)),\"type\":\"\(type.rawValue)\",\"size\":\(size),\"mode\":\"\(mode)\","
+    var s = "{" + JSON.name("path", path.bytes) + ",\"type\":\"\(type.rawValue)\",\"size\":\(size),\"mode\":\"\(mode)\","
       + "\"uid\":\(uid),\"gid\":\(gid),\"user\":\(JSON.string(user)),\"group\":\(JSON.string(group)),\"mtime\":\"\(mtime)\""
+    if let device { s += ",\"device\":\"\(device)\"" }
     if let sha256 { s += ",\"sha256\":\"\(sha256)\"" }
-    if let target { s += ",\"target\":\(JSON.string(target))" }
-    if let link { s += ",\"link\":\(JSON.string(link))" }
+    if let target { s += "," + JSON.name("target", target) }
+    if let link { s += "," + JSON.name("link", link.bytes) }
     return s + "}"
   }
 
@@ -137,27 +160,68 @@ public struct ManifestEntry: Codable, Equatable, Sendable {
   /// Names the fields that differ from `other`, for error messages.
   public func differences(from other: ManifestEntry) -> [String] {
     var out: [String] = []
-    func cmp<T: Equatable>(_ name: String, _ a: T?, _ b: T?) {
-      if a != b { out.append("\(name) \(b.map { "\($0)" } ?? "none") instead of \(a.map { "\($0)" } ?? "none")") }
+    func cmp<T: Equatable>(_ name: String, _ a: T?, _ b: T?, show: (T) -> String = { "\($0)" }) {
+      if a != b { out.append("\(name) \(b.map(show) ?? "none") instead of \(a.map(show) ?? "none")") }
     }
-    cmp("path", path as String?, other.path)
-    cmp("type", type.rawValue as String?, other.type.rawValue)
-    cmp("size", size as Int64?, other.size)
-    cmp("mode", mode as String?, other.mode)
-    cmp("uid", uid as Int?, other.uid)
-    cmp("gid", gid as Int?, other.gid)
-    cmp("user", user as String?, other.user)
-    cmp("group", group as String?, other.group)
-    cmp("mtime", mtime as String?, other.mtime)
+    cmp("path", path, other.path)
+    cmp("type", type.rawValue, other.type.rawValue)
+    cmp("size", size, other.size)
+    cmp("mode", mode, other.mode)
+    cmp("uid", uid, other.uid)
+    cmp("gid", gid, other.gid)
+    cmp("user", user, other.user)
+    cmp("group", group, other.group)
+    cmp("mtime", mtime, other.mtime)
+    cmp("device", device, other.device)
     cmp("sha256", sha256, other.sha256)
-    cmp("symlink target", target, other.target)
+    cmp("symlink target", target, other.target, show: { TextEscape.escape($0) })
     cmp("hard link", link, other.link)
     return out
   }
 }
 
+extension ManifestEntry: Decodable {
+  private enum Keys: String, CodingKey {
+    case path, path_b64, type, size, mode, uid, gid, user, group, mtime, device, sha256, target, target_b64, link, link_b64
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: Keys.self)
+    func name(_ key: Keys, _ b64: Keys) throws -> [UInt8]? {
+      if let text = try c.decodeIfPresent(String.self, forKey: key) { return Array(text.utf8) }
+      guard let encoded = try c.decodeIfPresent(String.self, forKey: b64) else { return nil }
+      guard let bytes = Base64.decode(encoded) else {
+        throw DecodingError.dataCorruptedError(forKey: b64, in: c, debugDescription: "not canonical base64")
+      }
+      return bytes
+    }
+    guard let path = try name(.path, .path_b64) else {
+      throw DecodingError.keyNotFound(Keys.path, .init(codingPath: [], debugDescription: "no path"))
+    }
+    self.path = ArchivePath(bytes: path)
+    type = try c.decode(Kind.self, forKey: .type)
+    size = try c.decode(Int64.self, forKey: .size)
+    mode = try c.decode(String.self, forKey: .mode)
+    uid = try c.decode(Int.self, forKey: .uid)
+    gid = try c.decode(Int.self, forKey: .gid)
+    user = try c.decode(String.self, forKey: .user)
+    group = try c.decode(String.self, forKey: .group)
+    mtime = try c.decode(String.self, forKey: .mtime)
+    device = try c.decodeIfPresent(String.self, forKey: .device)
+    sha256 = try c.decodeIfPresent(String.self, forKey: .sha256)
+    target = try name(.target, .target_b64)
+    link = try name(.link, .link_b64).map { ArchivePath(bytes: $0) }
+  }
+}
+
 /// Minimal JSON string encoding (RFC 8259 §7), deterministic.
 enum JSON {
+  /// `"key":"text"` when the bytes are UTF-8, else `"key_b64":"<base64>"`.
+  static func name(_ key: String, _ bytes: [UInt8]) -> String {
+    if let text = String(validating: bytes, as: UTF8.self) { return "\"\(key)\":" + string(text) }
+    return "\"\(key)_b64\":\"" + Base64.encode(bytes) + "\""
+  }
+
   static func string(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
@@ -226,6 +290,34 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
   /// Whether an archive path belongs to a database dump rather than to a restored tree.
   public static func isDatabasePath(_ path: String) -> Bool {
     path == archiveDirectory || path.hasPrefix(archiveDirectory + "/")
+  }
+
+  /// A file of a database's dump: `.rehost/databases/<name>/<file>`, where <name> is
+  /// letters, digits, `.`, `_` and `-` (at most 64, not starting with `.`) and <file> is
+  /// `database.sqlite` (part 1 of 1) or `dump.NNNNNN.pgdump` / `dump.NNNNNN.sql` (part N).
+  public struct FileName: Equatable, Sendable {
+    public let database: String
+    public let file: String
+    public let part: Int
+  }
+
+  /// Reads `path` as a database file's; nil when it is not one rehost writes.
+  public static func fileName(_ path: ArchivePath) -> FileName? {
+    guard let text = path.string, text.hasPrefix(archiveDirectory + "/") else { return nil }
+    let parts = text.dropFirst(archiveDirectory.count + 1).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 2, isValidName(parts[0]) else { return nil }
+    let file = parts[1]
+    if file == "database.sqlite" { return FileName(database: parts[0], file: file, part: 1) }
+    let pieces = file.split(separator: ".", omittingEmptySubsequences: false)
+    guard pieces.count == 3, pieces[0] == "dump", pieces[1].count == 6, pieces[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+          pieces[2] == "pgdump" || pieces[2] == "sql", let part = Int(pieces[1]), part > 0 else { return nil }
+    return FileName(database: parts[0], file: file, part: part)
+  }
+
+  /// Database names: what `NAME=` may say on the command line.
+  public static func isValidName(_ name: String) -> Bool {
+    !name.isEmpty && name.utf8.count <= 64 && !name.hasPrefix(".")
+      && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }
   }
 
   public static let linePrefix = "{\"database\":"

@@ -11,7 +11,7 @@ import RehostBase
 public enum ManifestExport {
   /// One checkable path and the SHA-256 of what it holds.
   public struct Line: Equatable, Sendable {
-    public let path: String
+    public let path: ArchivePath
     public let sha256: String
   }
 
@@ -19,8 +19,8 @@ public enum ManifestExport {
   /// file's hash in memory: only the hashes of link targets are kept.
   public static func lines(_ open: () throws -> ByteSource, emit: (Line) throws -> Void) throws {
     // Pass 1: which paths do links point to?
-    var symlinks: [String: String] = [:]
-    var wanted = Set<String>()
+    var symlinks: [ArchivePath: [UInt8]] = [:]
+    var wanted = Set<ArchivePath>()
     try forEachEntry(open()) { entry in
       switch entry.type {
       case .symlink: if let target = entry.target { symlinks[entry.path] = target }
@@ -28,7 +28,7 @@ public enum ManifestExport {
       default: break
       }
     }
-    var resolved: [String: String] = [:]  // symlink path -> final path
+    var resolved: [ArchivePath: ArchivePath] = [:]  // symlink path -> final path
     for (path, target) in symlinks {
       if let final = ArchivePaths.resolve(link: path, target: target, through: symlinks) {
         resolved[path] = final
@@ -36,7 +36,7 @@ public enum ManifestExport {
       }
     }
     // Pass 2: emit files and hard links in order; remember the hashes links need.
-    var hashes: [String: String] = [:]
+    var hashes: [ArchivePath: String] = [:]
     try forEachEntry(open()) { entry in
       switch entry.type {
       case .file:
@@ -53,21 +53,36 @@ public enum ManifestExport {
     }
   }
 
-  /// A line of `sha256sum` output for `path` (with its escaping of `\` and newlines).
-  public static func sha256sumLine(_ line: Line, prefix: String = "") -> String {
-    let path = prefix + line.path
-    if path.contains("\\") || path.contains("\n") {
-      let escaped = path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
-      return "\\\(line.sha256)  \(escaped)\n"
+  /// A line of `sha256sum` output for `path`, its bytes as they are, with GNU
+  /// sha256sum's escaping when the name holds a backslash, a newline or a CR: the line
+  /// then starts with `\` and those become `\\`, `\n` and `\r`.
+  public static func sha256sumLine(_ line: Line) -> [UInt8] {
+    let path = line.path.bytes
+    guard path.contains(where: { $0 == 0x5c || $0 == 0x0a || $0 == 0x0d }) else {
+      return Array("\(line.sha256)  ".utf8) + path + [0x0a]
     }
-    return "\(line.sha256)  \(path)\n"
+    var escaped: [UInt8] = []
+    for b in path {
+      switch b {
+      case 0x5c: escaped += [0x5c, 0x5c]
+      case 0x0a: escaped += [0x5c, 0x6e]
+      case 0x0d: escaped += [0x5c, 0x72]
+      default: escaped.append(b)
+      }
+    }
+    return Array("\\\(line.sha256)  ".utf8) + escaped + [0x0a]
   }
 
   /// A line of a BagIt `manifest-sha256.txt`. CR and LF are percent-encoded; `%` is left
   /// as is, as bagit-python (1.9, the Library of Congress validator) reads it, although
   /// RFC 8493 §2.1.3 asks for `%25`: a bag is only useful if the validators accept it.
-  public static func bagitLine(_ line: Line) -> String {
-    let path = ("data/" + line.path).replacingOccurrences(of: "\n", with: "%0A").replacingOccurrences(of: "\r", with: "%0D")
+  /// BagIt names are UTF-8: a name that is not cannot be in a bag.
+  public static func bagitLine(_ line: Line) throws -> String {
+    guard let text = line.path.string else {
+      throw RehostError(.failure, "a BagIt bag cannot list \(line.path): its name is not UTF-8",
+                        hint: "use `rehost manifest export --format sha256sum`, which lists names byte for byte")
+    }
+    let path = ("data/" + text).replacingOccurrences(of: "\n", with: "%0A").replacingOccurrences(of: "\r", with: "%0D")
     return "\(line.sha256)  \(path)\n"
   }
 
@@ -98,7 +113,7 @@ public enum ManifestExport {
       if line.hasPrefix("{\"totals\":") || line.hasPrefix(ManifestDatabase.linePrefix) { return }
       let entry = try ManifestEntry.parse(line)
       // Database dumps are restored into databases, not into the tree.
-      if !ManifestDatabase.isDatabasePath(entry.path) { try body(entry) }
+      if ManifestDatabase.fileName(entry.path) == nil { try body(entry) }
     }
   }
 }

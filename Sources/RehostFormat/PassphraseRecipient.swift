@@ -21,6 +21,13 @@ public struct PassphraseRecipient: Recipient {
 
   public var sealDescriptions: [String] { ["scrypt passphrase"] }
 
+  /// `scrypt <16 bytes, base64> <logN, 10 to 20>` with a 48-byte body.
+  static func isWellFormed(_ stanza: Stanza) -> Bool {
+    guard stanza.arguments.count == 2, Base64.decode(stanza.arguments[0])?.count == 16,
+          let logN = Int(stanza.arguments[1]), String(logN) == stanza.arguments[1] else { return false }
+    return (10...PassphraseIdentity.maxLogN).contains(logN) && stanza.body.count == 48
+  }
+
   public func stanzas(dataKey: [UInt8]) throws -> [Stanza] {
     let salt = try SecureRandom.bytes(16)
     let key = try KeyDerivation.scrypt(passphrase: passphrase, salt: Self.saltLabel + salt, logN: logN, length: 32)

@@ -14,6 +14,7 @@ import RehostCrypto
 /// Statement-SHA256: <SHA-256 of the statement block, BEGIN and END lines included>
 /// Role: sealer
 /// Key: <SHA-256 of the signer's DER public key>
+/// Public-Key: <the signer's DER public key, base64>
 /// Time: 2026-11-29T10:00:00Z
 /// Signature: <Ed25519 signature, base64>
 /// -----END REHOST SIGNATURE-----
@@ -22,14 +23,17 @@ import RehostCrypto
 /// A signature signs its own block from the BEGIN line up to (not including) the
 /// `Signature:` line. That text names the statement by hash, so signatures are added
 /// without touching the statement or each other, and each one is checkable with
-/// `sha256sum` and `openssl pkeyutl -verify -rawin` (docs/FORMAT.md, README).
+/// `sha256sum` and `openssl pkeyutl -verify -rawin` (docs/FORMAT.md, README). Each block
+/// carries its signer's public key, so any change to any block is detected by anyone,
+/// whether or not they trust that signer (``validate()``).
 public struct Seal: Equatable, Sendable {
   public static let format = "rehost-seal/1"
   static let statementBegin = "-----BEGIN REHOST SEAL STATEMENT-----"
   static let statementEnd = "-----END REHOST SEAL STATEMENT-----"
   static let signatureBegin = "-----BEGIN REHOST SIGNATURE-----"
   static let signatureEnd = "-----END REHOST SIGNATURE-----"
-  static let maxSealBytes = 1 << 20
+  public static let maxSealBytes = 1 << 20
+  static let maxSignatures = 1000
 
   public var statement: SealFields
   public var signatures: [SealSignature]
@@ -45,7 +49,7 @@ public struct Seal: Equatable, Sendable {
   }
 
   /// SHA-256 of ``statementText``, hex.
-  public var statementSHA256: String { Hex.encode(SHA256.hash(statementText)) }
+  public var statementSHA256: String { Hex.encode(SHA256.hash(Array(statementText.utf8))) }
 
   /// The whole seal file.
   public func encoded() -> String {
@@ -58,6 +62,7 @@ public struct Seal: Equatable, Sendable {
     fields.append("Statement-SHA256", statementSHA256)
     fields.append("Role", role)
     fields.append("Key", key.fingerprint())
+    fields.append("Public-Key", Base64.encode(key.publicKeyDER()))
     fields.append("Time", time)
     for (name, value) in extra.pairs { fields.append(name, value) }
     var signature = SealSignature(fields: fields, signature: [])
@@ -65,21 +70,54 @@ public struct Seal: Equatable, Sendable {
     signatures.append(signature)
   }
 
-  /// Checks that `signature` is over this statement and verifies under `key`.
-  public func verify(_ signature: SealSignature, with key: AsymmetricKey) -> Bool {
-    signature.statementSHA256 == statementSHA256 && signature.keyFingerprint == key.fingerprint()
-      && key.verify(signature: signature.signature, message: Array(signature.signedText.utf8))
+  /// Checks what anyone can check without trusting anybody: every signature block
+  /// names this statement, its `Key:` is its `Public-Key:`'s fingerprint and its
+  /// signature verifies under that key; the sealer's block comes first and is the
+  /// statement's `Sealer:`; no other block signs as sealer, and no signer signs twice in
+  /// the same role. Throws `.seal`, naming the block.
+  public func validate() throws {
+    func altered(_ index: Int, _ why: String) -> RehostError {
+      let s = signatures[index]
+      return RehostError(.seal, "signature \(index + 1) (\(s.role), key \(s.keyFingerprint.prefix(16))…) \(why): the seal was altered",
+                         hint: "do not trust this seal; get the original from the sealer")
+    }
+    guard let first = signatures.first else {
+      throw RehostError(.seal, "the seal carries no signature", hint: "the seal was damaged or edited; use the original")
+    }
+    let statementHash = statementSHA256
+    var seen: [String: Int] = [:]
+    for (i, signature) in signatures.enumerated() {
+      guard signature.statementSHA256 == statementHash else {
+        throw RehostError(.seal, "signature \(i + 1) (\(signature.role), key \(signature.keyFingerprint.prefix(16))…) was made over a different statement: the seal statement was altered",
+                          hint: "do not trust this seal; get the original from the sealer")
+      }
+      guard let key = signature.publicKey, key.fingerprint() == signature.keyFingerprint else {
+        throw altered(i, "names a key (Key:) that is not its Public-Key")
+      }
+      guard key.verify(signature: signature.signature, message: Array(signature.signedText.utf8)) else {
+        throw altered(i, "does not verify")
+      }
+      if let earlier = seen.updateValue(i, forKey: signature.role + " " + signature.keyFingerprint) {
+        throw altered(i, "repeats signature \(earlier + 1) (the same key in the same role)")
+      }
+      if i > 0 && signature.role == "sealer" { throw altered(i, "claims the sealer's role, which only the first signature has") }
+    }
+    guard first.role == "sealer", first.keyFingerprint == statement.value("Sealer") else {
+      throw altered(0, "is not the sealer's (the first signature must be the statement's Sealer:, in the role sealer)")
+    }
   }
 
-  /// Parses a seal file. Strict: anything but the statement, signature blocks and
-  /// blank lines between them is an error.
-  public static func parse(_ text: String) throws -> Seal {
+  /// Parses a seal file. Strict: it must be UTF-8 text in exactly the form ``encoded()``
+  /// writes (statement, then signature blocks, nothing else, no blank lines), so what
+  /// is verified is byte for byte what is on disk and what is printed.
+  public static func parse(_ bytes: [UInt8]) throws -> Seal {
     func bad(_ line: Int, _ why: String) -> RehostError {
-      RehostError(.seal, "the seal is malformed at line \(line): \(why)",
+      RehostError(.seal, "the seal is malformed\(line > 0 ? " at line \(line)" : ""): \(why)",
                   hint: "the seal file was damaged or edited; use the original seal, or another copy")
     }
-    guard text.utf8.count <= maxSealBytes else { throw bad(0, "larger than 1 MiB") }
-    guard text.hasSuffix("\n") else { throw bad(0, "it does not end with a newline") }
+    guard bytes.count <= maxSealBytes else { throw bad(0, "larger than 1 MiB") }
+    guard let text = String(validating: bytes, as: UTF8.self) else { throw bad(0, "it is not UTF-8 text") }
+    guard bytes.last == 0x0a else { throw bad(0, "it does not end with a newline") }
     let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     var i = 0
     func readBlock(_ end: String) throws -> SealFields {
@@ -91,7 +129,7 @@ public struct Seal: Equatable, Sendable {
         }
         let name = String(lines[i][..<colon])
         let value = String(lines[i][lines[i].index(colon, offsetBy: 2)...])
-        guard SealFields.isValidName(name), SealFields.isValidValue(value) else { throw bad(i + 1, "invalid field") }
+        guard SealFields.isValidName(name), SealFields.isValidValue(value), !value.isEmpty else { throw bad(i + 1, "invalid field") }
         fields.append(name, value)
         i += 1
       }
@@ -101,31 +139,39 @@ public struct Seal: Equatable, Sendable {
     }
     guard lines.first == statementBegin else { throw bad(1, "expected '\(statementBegin)'") }
     let statement = try readBlock(statementEnd)
-    guard statement.value("Format") == format else {
+    guard statement.pairs.first?.0 == "Format", statement.value("Format") == format else {
       throw bad(2, "format is '\(statement.value("Format") ?? "none")', expected '\(format)'")
     }
     var signatures: [SealSignature] = []
     while i < lines.count {
-      if lines[i].isEmpty { i += 1; continue }
       guard lines[i] == signatureBegin else { throw bad(i + 1, "expected '\(signatureBegin)'") }
+      guard signatures.count < maxSignatures else { throw bad(i + 1, "more than \(maxSignatures) signatures") }
       let start = i + 1
       var fields = try readBlock(signatureEnd)
       guard fields.pairs.last?.0 == "Signature", let sig = Base64.decode(fields.pairs.last!.1), sig.count == 64 else {
-        throw bad(start, "signature block must end with a base64 'Signature:' line")
+        throw bad(start, "signature block must end with a base64 'Signature:' line of 64 bytes")
       }
       fields.pairs.removeLast()
-      for required in ["Statement-SHA256", "Role", "Key", "Time"] where fields.value(required) == nil {
-        throw bad(start, "signature block lacks '\(required):'")
+      let leading = ["Statement-SHA256", "Role", "Key", "Public-Key", "Time"]
+      guard fields.pairs.count >= leading.count, zip(fields.pairs, leading).allSatisfy({ $0.0 == $1 }) else {
+        throw bad(start, "a signature block starts with \(leading.joined(separator: ", ")), in that order")
       }
-      signatures.append(SealSignature(fields: fields, signature: sig))
+      guard fields.pairs.dropFirst(leading.count).allSatisfy({ !leading.contains($0.0) && $0.0 != "Signature" }) else {
+        throw bad(start, "a signature block repeats one of its fields")
+      }
+      let signature = SealSignature(fields: fields, signature: sig)
+      guard SealFields.isHexDigest(signature.statementSHA256), SealFields.isHexDigest(signature.keyFingerprint),
+            Roles.isValid(signature.role), signature.role != "*", Timestamp.isValid(signature.time), signature.publicKey != nil else {
+        throw bad(start, "a signature block has a malformed Statement-SHA256, Role, Key, Public-Key or Time")
+      }
+      signatures.append(signature)
     }
     let seal = Seal(statement: statement, signatures: signatures)
-    // Re-encoding must give the same bytes (modulo blank lines), so what is verified is what is printed.
-    guard seal.encoded() == lines.filter({ !$0.isEmpty }).joined(separator: "\n") + "\n" else {
-      throw bad(0, "not in canonical form")
-    }
+    guard Array(seal.encoded().utf8) == bytes else { throw bad(0, "not in canonical form") }
     return seal
   }
+
+  public static func == (a: Seal, b: Seal) -> Bool { Array(a.encoded().utf8) == Array(b.encoded().utf8) }
 }
 
 /// One signature block.
@@ -138,6 +184,16 @@ public struct SealSignature: Equatable, Sendable {
   public var role: String { fields.value("Role") ?? "" }
   public var keyFingerprint: String { fields.value("Key") ?? "" }
   public var time: String { fields.value("Time") ?? "" }
+
+  /// The signer's Ed25519 key, from `Public-Key:` (DER SubjectPublicKeyInfo, base64).
+  public var publicKey: AsymmetricKey? {
+    guard let der = fields.value("Public-Key").flatMap(Base64.decode), der.count == 44,
+          der.prefix(12).elementsEqual(Self.ed25519Prefix) else { return nil }
+    return try? AsymmetricKey.publicKey(.ed25519, raw: Array(der.suffix(32)))
+  }
+
+  /// The DER prefix of every Ed25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
+  static let ed25519Prefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
 
   /// The exact bytes signed: BEGIN line and fields, each line ending in a newline.
   public var signedText: String { Seal.signatureBegin + "\n" + fields.text }
@@ -164,22 +220,30 @@ public struct SealFields: Equatable, Sendable {
   var text: String { pairs.map { "\($0.0): \($0.1)\n" }.joined() }
 
   static func isValidName(_ name: String) -> Bool {
-    !name.isEmpty && name.unicodeScalars.allSatisfy { CharacterSet.fieldName($0) }
+    !name.isEmpty && name.unicodeScalars.allSatisfy { ($0 >= "A" && $0 <= "Z") || ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "-" }
   }
 
-  /// Values are one line of printable text; no control characters.
+  /// Values are one line of printable text: no control characters, no separators or
+  /// marks that hide or reorder text (``TextEscape/isHidden(_:)``), no leading or
+  /// trailing space.
   public static func isValidValue(_ value: String) -> Bool {
-    value.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f && !(0x80..<0xa0).contains($0.value) }
-      && value.first != " " && value.last != " "
+    !value.unicodeScalars.contains { TextEscape.isHidden($0.value) } && value.first != " " && value.last != " "
+  }
+
+  /// 64 lower-case hex digits.
+  static func isHexDigest(_ value: String) -> Bool {
+    value.utf8.count == 64 && value.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
   }
 
   public static func == (a: SealFields, b: SealFields) -> Bool {
-    a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { Array($0.0.utf8) == Array($1.0.utf8) && Array($0.1.utf8) == Array($1.1.utf8) }
   }
 }
 
-private enum CharacterSet {
-  static func fieldName(_ s: Unicode.Scalar) -> Bool {
-    (s >= "A" && s <= "Z") || (s >= "a" && s <= "z") || (s >= "0" && s <= "9") || s == "-"
+/// Role names: lower-case letters, digits and dashes, at most 40 (`*` in a policy means any).
+public enum Roles {
+  public static func isValid(_ role: String) -> Bool {
+    role == "*" || (!role.isEmpty && role.utf8.count <= 40
+      && role.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "-" })
   }
 }

@@ -56,24 +56,32 @@ public struct SealFacts: Equatable, Sendable {
     return f
   }
 
-  /// Reads the facts back from a parsed statement.
+  /// Reads the facts back from a parsed statement, strictly: each single field at most
+  /// once, hashes as 64 lower-case hex digits, numbers in canonical decimal, the time in
+  /// RFC 3339 form (so the auditor's `sed` reads exactly what rehost reads).
   public init(fields f: SealFields) throws {
+    func bad(_ why: String) -> RehostError {
+      RehostError(.seal, "the seal statement \(why)", hint: "the seal was damaged or edited; use the original")
+    }
+    for name in Self.singleFields where f.values(name).count > 1 { throw bad("has '\(name):' twice") }
     func need(_ name: String) throws -> String {
-      guard let v = f.value(name) else {
-        throw RehostError(.seal, "the seal statement lacks '\(name):'", hint: "the seal was damaged or edited; use the original")
-      }
+      guard let v = f.value(name) else { throw bad("lacks '\(name):'") }
+      return v
+    }
+    func hex(_ name: String) throws -> String {
+      let v = try need(name)
+      guard SealFields.isHexDigest(v) else { throw bad("has a '\(name):' that is not 64 lower-case hex digits") }
       return v
     }
     func number<T: FixedWidthInteger>(_ name: String) throws -> T {
-      guard let n = T(try need(name)), n >= 0 else {
-        throw RehostError(.seal, "the seal statement's '\(name):' is not a number", hint: "the seal was damaged or edited")
-      }
+      let text = try need(name)
+      guard let n = T(text), n >= 0, String(n) == text else { throw bad("has a '\(name):' that is not a number in canonical form") }
       return n
     }
     archiveName = try need("Archive")
-    archiveSHA256 = try need("Archive-SHA256")
+    archiveSHA256 = try hex("Archive-SHA256")
     archiveSize = try number("Archive-Size")
-    manifestSHA256 = try need("Manifest-SHA256")
+    manifestSHA256 = try hex("Manifest-SHA256")
     entries = try number("Entries")
     contentBytes = try number("Content-Bytes")
     recipients = f.values("Recipient")
@@ -81,7 +89,35 @@ public struct SealFacts: Equatable, Sendable {
     sources = f.values("Source")
     host = try need("Host")
     created = try need("Created")
-    sealer = try need("Sealer")
+    guard Timestamp.isValid(created) else { throw bad("has a 'Created:' that is not YYYY-MM-DDTHH:MM:SSZ") }
+    sealer = try hex("Sealer")
     tool = try need("Tool")
+  }
+
+  /// Fields a statement holds at most once.
+  static let singleFields = ["Format", "Archive", "Archive-SHA256", "Archive-Size", "Manifest-SHA256", "Entries",
+                             "Content-Bytes", "Label", "Host", "Created", "Sealer", "Tool"]
+
+  /// The `Source:` lines a seal carries for a snapshot: each tree's path, then each
+  /// database's location (passwords removed), escaped (``TextEscape``).
+  public static func sourceLines(_ header: ManifestHeader, databases: [ManifestDatabase]) -> [String] {
+    header.sources.map { TextEscape.escape(Array($0.path.utf8)) } + databases.map { TextEscape.escape(Array($0.source.utf8)) }
+  }
+
+  /// What differs between the statement and the manifest it describes (Host, Label,
+  /// Created, Tool and the sources are in both); empty when they agree.
+  public func differences(from header: ManifestHeader, databases: [ManifestDatabase]) -> [String] {
+    var out: [String] = []
+    func check(_ name: String, _ sealed: [String], _ manifest: [String]) {
+      if sealed.map({ Array($0.utf8) }) != manifest.map({ Array($0.utf8) }) {
+        out.append("\(name) (seal: \(sealed.joined(separator: ", ")); manifest: \(manifest.joined(separator: ", ")))")
+      }
+    }
+    check("Host", [host], [TextEscape.escape(Array(header.host.utf8))])
+    check("Label", [label], [header.label])
+    check("Created", [created], [header.created])
+    check("Tool", [tool], [header.tool])
+    check("Source", sources, Self.sourceLines(header, databases: databases))
+    return out
   }
 }

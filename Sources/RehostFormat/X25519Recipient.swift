@@ -18,6 +18,12 @@ public struct X25519Recipient: Recipient {
 
   public var sealDescriptions: [String] { ["x25519 \(publicKey.fingerprint())"] }
 
+  /// `x25519 <64 hex digits> <32 bytes, base64>` with a 48-byte body.
+  static func isWellFormed(_ stanza: Stanza) -> Bool {
+    stanza.arguments.count == 2 && SealFields.isHexDigest(stanza.arguments[0])
+      && Base64.decode(stanza.arguments[1])?.count == 32 && stanza.body.count == 48
+  }
+
   public func stanzas(dataKey: [UInt8]) throws -> [Stanza] { [try wrap(dataKey: dataKey)] }
 
   func wrap(dataKey: [UInt8]) throws -> Stanza {

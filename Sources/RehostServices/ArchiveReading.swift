@@ -19,7 +19,7 @@ final class ArchiveFileReader {
 
   init(path: String) throws {
     self.path = path
-    hashing = HashingSource(source: try FileSource(path: path))
+    hashing = HashingSource(source: try FileSource(path: path, what: "archive"))
     (header, headerLength) = try ArchiveHeader.read(from: hashing)
   }
 
@@ -95,11 +95,12 @@ extension ArchiveFileReader {
 }
 
 /// Receives the archive's content entries as they stream past (restore writes them to
-/// disk; deep verify only lets the checker hash them).
+/// disk; deep verify only lets the checker hash them). Every entry has passed
+/// ``EntryRules`` first.
 protocol EntryHandler: AnyObject {
-  func begin(_ entry: ArchiveEntry, path: String) throws
+  func begin(_ entry: CheckedEntry) throws
   func data(_ bytes: UnsafeRawBufferPointer) throws
-  func end(_ entry: ArchiveEntry) throws
+  func end(_ entry: CheckedEntry) throws
 }
 
 /// What the payload held, once checked against its manifest.
@@ -109,22 +110,29 @@ public struct PayloadSummary: Sendable {
   public let manifestSHA256: String
   /// The databases the snapshot captured (their dumps are among the entries).
   public let databases: [ManifestDatabase]
+  /// Entries that restore only with `--allow-special`: path and what makes them special.
+  public let specialEntries: [(path: ArchivePath, why: String)]
 }
 
-/// Walks a decrypted payload: enforces the path rules, hashes every file, collects
-/// the entries' manifest lines and, at the end, compares them with the manifest the
-/// archive carries. Memory stays flat: both lists go to scratch files.
+/// Walks a decrypted payload: applies ``EntryRules`` to every entry, hashes every file,
+/// builds each entry's manifest line and, at the end, compares them byte for byte with
+/// the manifest the archive carries. Memory stays flat: both lists go to scratch files.
 final class PayloadWalker {
   private let tar: TarReader
   private let progress: ProgressObserver?
   private let manifestCopy: ByteSink?
+  private let rules: EntryRules
   private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
-  /// - Parameter manifestCopy: receives the archive's stored manifest as it is read.
-  init(tar: TarReader, progress: ProgressObserver?, manifestCopy: ByteSink? = nil) {
+  /// - Parameters:
+  ///   - seal: the seal's facts, whose entry count and content bytes bound what is read
+  ///     (nil: unbounded, for `check`, which writes nothing).
+  ///   - manifestCopy: receives the archive's stored manifest as it is read.
+  init(tar: TarReader, seal: SealFacts?, progress: ProgressObserver?, manifestCopy: ByteSink? = nil) {
     self.tar = tar
     self.progress = progress
     self.manifestCopy = manifestCopy
+    rules = EntryRules(entries: seal?.entries, bytes: seal?.contentBytes)
   }
 
   deinit { buffer.deallocate() }
@@ -133,23 +141,23 @@ final class PayloadWalker {
     let seen = try SpoolFile()
     let stored = try SpoolFile()
     let storedHash = SHA256()
-    let rules = PathRules()
     var sawManifest = false
     var totals = ManifestTotals()
     var entries = 0
     var bytes: Int64 = 0
     var databaseFiles = Set<String>()
+    var specials: [(ArchivePath, String)] = []
     while let entry = try tar.next() {
-      guard let rawPath = entry.pathname, !entry.hasUndecodableLink else {
-        throw RehostError(.corrupt, "the archive holds an entry whose name is not valid UTF-8")
-      }
-      // Directories may come back with a trailing slash; the manifest has none.
-      let path = entry.fileType == .directory && rawPath.count > 1 && rawPath.hasSuffix("/") ? String(rawPath.dropLast()) : rawPath
+      try Interruption.shared.check()
       if sawManifest {
-        throw RehostError(.corrupt, "the archive has an entry (\(path)) after its manifest",
+        throw RehostError(.corrupt, "the archive has an entry (\(entry.path.map(\.description) ?? "?")) after its manifest",
                           hint: "the archive was not written by rehost as sealed; do not trust it")
       }
-      if path == Manifest.archivePath {
+      if entry.path == ArchivePath(Manifest.archivePath) {
+        guard entry.fileType == .file, entry.hardlinkPath == nil, entry.size <= Manifest.maxBytes else {
+          throw RehostError(.corrupt, "the archive's manifest entry is not a regular file of at most \(Manifest.maxBytes) bytes",
+                            hint: "the archive was not written by rehost as sealed; do not trust it")
+        }
         sawManifest = true
         try copyData { chunk in
           storedHash.update(chunk)
@@ -158,105 +166,127 @@ final class PayloadWalker {
         }
         continue
       }
-      try rules.check(entry, path: path)
-      if ManifestDatabase.isDatabasePath(path) { databaseFiles.insert(path) }
-      var record = ManifestEntry(entry, sha256: nil)
-      try handler.begin(entry, path: path)
-      if record.type == .file {
-        let hasher = SHA256()
-        let size = try copyData { chunk in
-          hasher.update(chunk)
-          try handler.data(chunk)
-          bytes += Int64(chunk.count)
-          progress?.progress(entries: entries, bytes: bytes)
-        }
-        if size != record.size {
-          throw RehostError(.corrupt, "\(path): \(size) bytes of content where its header says \(record.size)")
-        }
-        record.sha256 = Hex.encode(hasher.finalize())
+      let checked = try rules.check(entry, posix: tar.entryIsPOSIX)
+      if let database = checked.database { databaseFiles.insert(database.database + "/" + database.file) }
+      if let why = checked.special { specials.append((checked.path, why)) }
+      try handler.begin(checked)
+      var sha256: String?
+      let size = try copyData(hashing: checked.kind == .file) { chunk in
+        guard checked.kind == .file else { return }
+        try handler.data(chunk)
+        bytes += Int64(chunk.count)
+        progress?.progress(entries: entries, bytes: bytes)
       }
-      try handler.end(entry)
+      if checked.kind == .file {
+        guard size.count == entry.size else {
+          throw RehostError(.corrupt, "\(checked.path): \(size.count) bytes of content where its header says \(entry.size)")
+        }
+        sha256 = size.digest
+      } else if size.count != 0 {
+        throw EntryRules.refuse("\(checked.path), a \(checked.kind.rawValue), carries data")
+      }
+      try handler.end(checked)
+      let record = ManifestEntry(entry, path: checked.path, kind: checked.kind, sha256: sha256)
       totals.add(record)
       try seen.write(Array((record.jsonLine() + "\n").utf8))
       entries += 1
       progress?.progress(entries: entries, bytes: bytes)
     }
-    try rules.checkSymlinkChains()
+    try tar.finishStream()
     guard sawManifest else {
       throw RehostError(.corrupt, "the archive has no manifest (\(Manifest.archivePath))",
                         hint: "the archive was not written by rehost as sealed; do not trust it")
     }
     let (header, databases) = try compare(seen: seen.reader(), stored: stored.reader(), totals: totals)
     for database in databases {
-      for file in database.files where !databaseFiles.contains(ManifestDatabase.archiveDirectory + "/" + database.name + "/" + file) {
+      for file in database.files where !databaseFiles.contains(database.name + "/" + file) {
         throw RehostError(.corrupt, "the manifest says database \(database.name) is in \(file), which the archive does not hold",
                           hint: "the archive is incomplete; do not trust it")
       }
     }
     return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()),
-                          databases: databases)
+                          databases: databases, specialEntries: specials)
   }
 
-  /// Streams the current entry's data through `body`; returns the byte count.
+  /// Streams the current entry's data through `body`; returns the byte count and, when
+  /// asked, the SHA-256 of the bytes.
   @discardableResult
-  private func copyData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Int64 {
+  private func copyData(hashing: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> (count: Int64, digest: String?) {
     var total: Int64 = 0
+    let hasher = hashing ? SHA256() : nil
     while true {
       let n = try tar.readData(into: buffer)
-      if n == 0 { return total }
-      try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+      if n == 0 { return (total, hasher.map { Hex.encode($0.finalize()) }) }
+      try Interruption.shared.check()
+      let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      hasher?.update(chunk)
+      try body(chunk)
       total += Int64(n)
     }
   }
 
-  /// Compares the entries seen, line by line, with the stored manifest, whose last line
-  /// must equal `totals` (counted from the entries seen, which match it line for line).
-  /// Database records sit between the entries and the totals; they are returned.
+  /// Compares the entries seen, line by line and byte for byte, with the stored
+  /// manifest, whose last line must equal `totals` (counted from the entries seen, which
+  /// match it line for line). Database records sit between the entries and the totals.
   private func compare(seen: ByteSource, stored: ByteSource, totals: ManifestTotals) throws -> (ManifestHeader, [ManifestDatabase]) {
-    let actual = LineReader(source: seen), expected = LineReader(source: stored)
+    let actual = LineReader(source: seen, maxLength: Manifest.maxLineBytes)
+    let expected = LineReader(source: stored, maxLength: Manifest.maxLineBytes)
     func bad(_ why: String) -> RehostError {
       RehostError(.corrupt, "the archive's manifest is malformed: \(why)",
                   hint: "the archive was not written by rehost as sealed; do not trust it")
     }
-    guard let headerLine = try expected.next(),
-          let header = try? JSONDecoder().decode(ManifestHeader.self, from: Data(headerLine.utf8)),
-          header.format == Manifest.format else { throw bad("no valid first line") }
+    func nextStored() throws -> [UInt8]? {
+      let line = try expected.nextBytes()
+      if line != nil && !expected.lastLineEnded { throw bad("its last line does not end with a newline") }
+      return line
+    }
+    guard let headerLine = try nextStored(), let header = try? ManifestHeader.parse(headerLine) else {
+      throw bad("no valid first line")
+    }
+    let totalsPrefix = Array("{\"totals\":".utf8)
+    let databasePrefix = Array(ManifestDatabase.linePrefix.utf8)
     var index = 0
     var databases: [ManifestDatabase] = []
     while true {
-      guard var storedLine = try expected.next() else { throw bad("no totals line") }
-      while storedLine.hasPrefix(ManifestDatabase.linePrefix) {
-        guard let database = try? ManifestDatabase.parse(storedLine) else { throw bad("an unreadable database record") }
+      guard var storedLine = try nextStored() else { throw bad("no totals line") }
+      while storedLine.starts(with: databasePrefix) {
+        guard let database = try? ManifestDatabase.parse(String(decoding: storedLine, as: UTF8.self)),
+              Array(database.jsonLine().utf8) == storedLine else { throw bad("an unreadable database record") }
         databases.append(database)
-        guard let next = try expected.next() else { throw bad("no totals line") }
+        guard let next = try nextStored() else { throw bad("no totals line") }
         storedLine = next
       }
-      if !databases.isEmpty && !storedLine.hasPrefix("{\"totals\":") { throw bad("entries after the database records") }
-      let seenLine = try actual.next()
-      if storedLine.hasPrefix("{\"totals\":") {
+      if !databases.isEmpty && !storedLine.starts(with: totalsPrefix) { throw bad("entries after the database records") }
+      let seenLine = try actual.nextBytes()
+      if storedLine.starts(with: totalsPrefix) {
         if let seenLine {
-          throw RehostError(.corrupt, "the archive holds \(try describe(seenLine)), which its manifest does not list",
+          throw RehostError(.corrupt, "the archive holds \(describe(seenLine)), which its manifest does not list",
                             hint: "the archive was not written by rehost as sealed; do not trust it")
         }
-        guard storedLine == totals.jsonLine(), try expected.next() == nil else {
+        guard storedLine == Array(totals.jsonLine().utf8), try nextStored() == nil else {
           throw bad("its totals do not add up to its entries")
         }
         return (header, databases)
       }
       guard let seenLine else {
-        throw RehostError(.corrupt, "the manifest lists \(try describe(storedLine)), which the archive does not hold",
+        throw RehostError(.corrupt, "the manifest lists \(describe(storedLine)), which the archive does not hold",
                           hint: "the archive is incomplete; do not trust it")
       }
       index += 1
       if seenLine != storedLine {
-        let want = try ManifestEntry.parse(storedLine), got = try ManifestEntry.parse(seenLine)
-        throw RehostError(.corrupt, "entry \(index), \(want.path), differs from the manifest: \(want.differences(from: got).joined(separator: ", "))",
+        let got = try? ManifestEntry.parse(String(decoding: seenLine, as: UTF8.self))
+        guard let want = try? ManifestEntry.parse(String(decoding: storedLine, as: UTF8.self)), let got else {
+          throw bad("entry \(index) is not a manifest entry line")
+        }
+        var differences = want.differences(from: got)
+        if differences.isEmpty { differences = ["its line is not written the canonical way"] }
+        throw RehostError(.corrupt, "entry \(index), \(want.path), differs from the manifest: \(differences.joined(separator: ", "))",
                           hint: "do not trust this archive; use another copy")
       }
     }
   }
 
-  private func describe(_ line: String) throws -> String {
-    (try? ManifestEntry.parse(line)).map { "\($0.type.rawValue) \($0.path)" } ?? "an unreadable entry"
+  private func describe(_ line: [UInt8]) -> String {
+    (try? ManifestEntry.parse(String(decoding: line, as: UTF8.self))).map { "\($0.type.rawValue) \($0.path)" } ?? "an unreadable entry"
   }
 }

@@ -31,17 +31,15 @@ final class DatabaseRestore {
   /// that the archive should be checked against its seal before the first byte goes in.
   var loadsLive: Bool { targets.values.contains { $0.engine != .sqlite } }
 
-  func begin(path: String) throws {
+  func begin(_ file: ManifestDatabase.FileName) throws {
     current = nil
-    let parts = path.dropFirst(ManifestDatabase.archiveDirectory.count + 1).split(separator: "/").map(String.init)
-    guard parts.count == 2 else { return }
-    let (name, file) = (parts[0], parts[1])
+    let name = file.database
     guard let target = targets[name] else {
       if !skipped.contains(name) { skipped.append(name) }
       return
     }
     if loaders[name] == nil {
-      loaders[name] = try Databases.loader(name: name, firstFile: file, into: target)
+      loaders[name] = try Databases.loader(name: name, firstFile: file.file, into: target)
       order.append(name)
     }
     current = loaders[name]
@@ -97,16 +95,16 @@ final class RoutingHandler: EntryHandler {
     self.databases = databases
   }
 
-  func begin(_ entry: ArchiveEntry, path: String) throws {
-    inDatabase = ManifestDatabase.isDatabasePath(path)
-    if inDatabase { try databases.begin(path: path) } else { try files.begin(entry, path: path) }
+  func begin(_ entry: CheckedEntry) throws {
+    inDatabase = entry.database != nil
+    if let file = entry.database { try databases.begin(file) } else { try files.begin(entry) }
   }
 
   func data(_ bytes: UnsafeRawBufferPointer) throws {
     if inDatabase { try databases.data(bytes) } else { try files.data(bytes) }
   }
 
-  func end(_ entry: ArchiveEntry) throws {
+  func end(_ entry: CheckedEntry) throws {
     if !inDatabase { try files.end(entry) }
   }
 }

@@ -29,24 +29,24 @@ public enum ManifestExporter {
 
   /// Reads the whole archive (every chunk authenticated, every entry checked against the
   /// manifest, the manifest and archive hash against the seal), then writes the export.
-  /// - Returns: the sha256sum text when writing to standard output, else nil.
-  public static func run(_ options: Options, progress: ProgressObserver? = nil) throws -> String? {
+  /// - Returns: the sha256sum list's bytes when writing to standard output, else nil.
+  public static func run(_ options: Options, progress: ProgressObserver? = nil) throws -> [UInt8]? {
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let facts = try SealFacts(fields: seal.statement)
     let reader = try ArchiveFileReader(path: options.archive)
     let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
     let manifest = try SpoolFile()
-    let payload = try PayloadWalker(tar: tar, progress: progress, manifestCopy: manifest).run(DiscardingHandler())
+    let payload = try PayloadWalker(tar: tar, seal: facts, progress: progress, manifestCopy: manifest).run(DiscardingHandler())
     try reader.finish(against: facts, payload: payload)
 
     switch options.format {
     case .sha256sum:
-      var text = ""
+      var text: [UInt8] = []
       let sink: AtomicFile? = try options.output.map { try AtomicFile(path: $0) }
       do {
         try ManifestExport.lines({ try manifest.reader() }) { line in
           let entry = ManifestExport.sha256sumLine(line)
-          if let sink { try sink.write(Array(entry.utf8)) } else { text += entry }
+          if let sink { try sink.write(entry) } else { text += entry }
         }
         try sink?.commit(replace: true)
       } catch {
@@ -68,7 +68,7 @@ enum BagTags {
   static func write(into dir: String, facts: SealFacts, manifest: SpoolFile) throws {
     let file = try AtomicFile(path: dir + "/manifest-sha256.txt")
     do {
-      try ManifestExport.lines({ try manifest.reader() }) { line in try file.write(Array(ManifestExport.bagitLine(line).utf8)) }
+      try ManifestExport.lines({ try manifest.reader() }) { line in try file.write(Array(try ManifestExport.bagitLine(line).utf8)) }
       try file.commit(replace: true)
     } catch {
       file.abort()

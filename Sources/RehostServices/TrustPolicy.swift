@@ -1,6 +1,8 @@
 import Foundation
 import RehostBase
 import RehostCrypto
+import RehostFormat
+import RehostStorage
 
 /// Whose signatures count on a seal, as what, and what a seal needs to be accepted.
 ///
@@ -59,21 +61,33 @@ public struct TrustPolicy: Sendable {
     return TrustPolicy(keys: keys, requirements: [.people(1)], source: "--trust")
   }
 
-  /// Reads a policy file.
-  public static func load(_ path: String) throws -> TrustPolicy {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw RehostError(.usage, "cannot read policy file \(path)", hint: "check the path and permissions")
+  /// The largest policy file read (a real one is a few lines).
+  public static let maxBytes = 64 * 1024
+
+  /// One `trust` statement, before its key file is read.
+  public struct TrustStatement: Equatable, Sendable {
+    public let keyPath: String
+    public let roles: [String]
+    public let person: String?
+    public let line: Int
+  }
+
+  /// Parses a policy's text: its statements, in order. Throws `.usage` naming the line.
+  /// Nothing is read from disk (the fuzz target drives this).
+  public static func parse(_ bytes: [UInt8], source: String) throws -> (trusts: [TrustStatement], requirements: [Requirement]) {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw RehostError(.usage, "\(source) is not UTF-8 text", hint: "a policy is a small text file (see the README's policy section)")
     }
-    let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-    var keys: [TrustedKey] = []
+    var trusts: [TrustStatement] = []
     var requirements: [Requirement] = []
-    for (index, rawLine) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-      let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
-      guard let verb = words.first else { continue }
+    for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       func bad(_ why: String) -> RehostError {
-        RehostError(.usage, "\(path):\(index + 1): \(why)", hint: "see `rehost verify --help` and the README's policy section")
+        RehostError(.usage, "\(source):\(index + 1): \(why)", hint: "see `rehost verify --help` and the README's policy section")
       }
+      guard rawLine.utf8.count <= 4096 else { throw bad("the line is longer than 4096 bytes") }
+      let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+      let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "\r" }).map(String.init)
+      guard let verb = words.first else { continue }
       switch verb {
       case "trust":
         guard words.count >= 4, words[2] == "as" else { throw bad("expected 'trust KEY.pub as ROLE[, ROLE...] [person NAME]'") }
@@ -85,34 +99,39 @@ public struct TrustPolicy: Sendable {
           roles.removeSubrange(p...)
         }
         guard !roles.isEmpty, roles.allSatisfy(Roles.isValid) else { throw bad("roles are lower-case words such as operator, auditor, isp-witness") }
-        let keyPath = words[1].hasPrefix("/") ? words[1] : base.appendingPathComponent(words[1]).path
-        let identity = try KeyFiles.readPublic(keyPath)
-        guard let key = identity.signing else { throw bad("\(words[1]) has no Ed25519 signing key") }
-        keys.append(TrustedKey(key: key, path: words[1], roles: roles, person: person ?? key.fingerprint()))
+        trusts.append(TrustStatement(keyPath: words[1], roles: roles, person: person, line: index + 1))
       case "require":
-        if words.count == 3, words[2] == "people", let n = Int(words[1]), n > 0 {
+        if words.count == 3, words[2] == "people", let n = Int(words[1]), n > 0, n <= 1000 {
           requirements.append(.people(n))
         } else if words.count == 2 || words.count == 3, Roles.isValid(words[1]), words[1] != "*" {
           let count = words.count == 3 ? Int(words[2]) : 1
-          guard let count, count > 0 else { throw bad("expected 'require ROLE [COUNT]'") }
+          guard let count, count > 0, count <= 1000 else { throw bad("expected 'require ROLE [COUNT]'") }
           requirements.append(.role(words[1], count: count))
         } else {
           throw bad("expected 'require ROLE [COUNT]' or 'require N people'")
         }
       default:
-        throw bad("unknown statement '\(verb)'")
+        throw bad("unknown statement '\(verb.prefix(40))'")
       }
     }
-    guard !keys.isEmpty else { throw RehostError(.usage, "\(path) trusts no key", hint: "add 'trust KEY.pub as ROLE' lines") }
+    guard !trusts.isEmpty else { throw RehostError(.usage, "\(source) trusts no key", hint: "add 'trust KEY.pub as ROLE' lines") }
     if requirements.isEmpty { requirements = [.people(1)] }
-    return TrustPolicy(keys: keys, requirements: requirements, source: path)
+    return (trusts, requirements)
   }
-}
 
-/// Role names: lower-case letters, digits and dashes (`*` in a policy means any).
-public enum Roles {
-  public static func isValid(_ role: String) -> Bool {
-    role == "*" || (!role.isEmpty && role.count <= 40
-      && role.unicodeScalars.allSatisfy { ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") || $0 == "-" })
+  /// Reads a policy file (at most 64 KiB) and the key files it names, relative to it.
+  public static func load(_ path: String) throws -> TrustPolicy {
+    let (trusts, requirements) = try parse(try InputFile.read(path, what: "policy file", limit: maxBytes), source: path)
+    let base = URL(fileURLWithPath: path).deletingLastPathComponent()
+    let keys = try trusts.map { trust in
+      let keyPath = trust.keyPath.hasPrefix("/") ? trust.keyPath : base.appendingPathComponent(trust.keyPath).path
+      let identity = try KeyFiles.readPublic(keyPath)
+      guard let key = identity.signing else {
+        throw RehostError(.usage, "\(path):\(trust.line): \(trust.keyPath) has no Ed25519 signing key",
+                          hint: "name a NAME.pub written by `rehost keygen`")
+      }
+      return TrustedKey(key: key, path: trust.keyPath, roles: trust.roles, person: trust.person ?? key.fingerprint())
+    }
+    return TrustPolicy(keys: keys, requirements: requirements, source: path)
   }
 }

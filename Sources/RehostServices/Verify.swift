@@ -56,7 +56,7 @@ public enum Verify {
     var payload: PayloadSummary?
     if !options.identities.isEmpty || !options.shareFiles.isEmpty {
       let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
-      payload = try PayloadWalker(tar: tar, progress: progress).run(DiscardingHandler())
+      payload = try PayloadWalker(tar: tar, seal: facts, progress: progress).run(DiscardingHandler())
     }
     let size = try reader.finish(against: facts, payload: payload)
     let chunks = try ChunkedStream.chunkCount(
@@ -74,7 +74,7 @@ public enum Verify {
   }
 
   static func hashFile(_ path: String) throws -> (String, Int64) {
-    let source = HashingSource(source: try FileSource(path: path))
+    let source = HashingSource(source: try FileSource(path: path, what: "archive"))
     let digest = try source.drainAndDigest()
     return (digest, source.byteCount)
   }
@@ -82,7 +82,7 @@ public enum Verify {
 
 /// Deep verify reads every byte but writes nothing.
 final class DiscardingHandler: EntryHandler {
-  func begin(_ entry: ArchiveEntry, path: String) throws {}
+  func begin(_ entry: CheckedEntry) throws {}
   func data(_ bytes: UnsafeRawBufferPointer) throws {}
-  func end(_ entry: ArchiveEntry) throws {}
+  func end(_ entry: CheckedEntry) throws {}
 }

@@ -1,6 +1,12 @@
 import CArchive
+import CPosix
 import Glibc
 import RehostBase
+
+/// libarchive turns names into UTF-8 for pax headers through the C library's locale:
+/// under C.UTF-8, a UTF-8 name is stored as such and any other bytes as
+/// `hdrcharset=BINARY`, so every name round-trips byte for byte. Set once per process.
+let utf8CType: Void = rehost_use_utf8_ctype()
 
 /// A libarchive entry (path, type, metadata) with a Swift face.
 ///
@@ -16,6 +22,7 @@ public final class ArchiveEntry {
 
   /// A new, empty, owned entry.
   public init() {
+    _ = utf8CType
     raw = archive_entry_new()
     owned = true
   }
@@ -26,6 +33,9 @@ public final class ArchiveEntry {
   }
 
   deinit { if owned { archive_entry_free(raw) } }
+
+  /// Empties the entry for reuse.
+  public func clear() { archive_entry_clear(raw) }
 
   /// The path, or nil when it is not valid UTF-8.
   public var pathname: String? {
@@ -39,15 +49,95 @@ public final class ArchiveEntry {
     set { archive_entry_copy_hardlink(raw, newValue) }
   }
 
-  /// True when the hard link field is set but not valid UTF-8.
-  public var hasUndecodableLink: Bool {
-    (archive_entry_hardlink(raw) != nil && hardlink == nil) || (archive_entry_symlink(raw) != nil && symlink == nil)
-  }
-
   public var symlink: String? { archive_entry_symlink(raw).flatMap { String(validatingCString: $0) } }
 
-  /// Where a disk walker read this entry from.
-  public var sourcePath: String? { archive_entry_sourcepath(raw).flatMap { String(validatingCString: $0) } }
+  /// The path as the bytes the tar stream holds (nil when the entry has none).
+  public var path: ArchivePath? {
+    get { archive_entry_pathname(raw).map { ArchivePath(bytes: Self.bytes($0)) } }
+    set { if let newValue { newValue.bytes.withCString { archive_entry_copy_pathname(raw, $0) } } }
+  }
+
+  /// The hard link's target path, as bytes.
+  public var hardlinkPath: ArchivePath? {
+    get { archive_entry_hardlink(raw).map { ArchivePath(bytes: Self.bytes($0)) } }
+    set { if let newValue { newValue.bytes.withCString { archive_entry_copy_hardlink(raw, $0) } } }
+  }
+
+  /// The symlink's target, as bytes.
+  public var symlinkTarget: [UInt8]? {
+    get { archive_entry_symlink(raw).map(Self.bytes) }
+    set { if let newValue { newValue.withCString { archive_entry_copy_symlink(raw, $0) } } }
+  }
+
+  /// Whether a name field is present but could not be turned into bytes (libarchive
+  /// keeps a UTF-8 form it cannot convert: a pax name that is not UTF-8 without
+  /// hdrcharset=BINARY).
+  public var hasUnreadableNames: Bool {
+    (archive_entry_pathname(raw) == nil && archive_entry_pathname_utf8(raw) != nil)
+      || (archive_entry_hardlink(raw) == nil && archive_entry_hardlink_utf8(raw) != nil)
+      || (archive_entry_symlink(raw) == nil && archive_entry_symlink_utf8(raw) != nil)
+  }
+
+  /// Whether the owner names, if any, are UTF-8 text.
+  public var userNameIsText: Bool {
+    archive_entry_uname(raw).map { String(validatingCString: $0) != nil } ?? (archive_entry_uname_utf8(raw) == nil)
+  }
+
+  public var groupNameIsText: Bool {
+    archive_entry_gname(raw).map { String(validatingCString: $0) != nil } ?? (archive_entry_gname_utf8(raw) == nil)
+  }
+
+  /// Device numbers (character and block devices).
+  public var device: (major: UInt32, minor: UInt32) {
+    get { (UInt32(archive_entry_rdevmajor(raw)), UInt32(archive_entry_rdevminor(raw))) }
+    set {
+      archive_entry_set_rdevmajor(raw, dev_t(newValue.major))
+      archive_entry_set_rdevminor(raw, dev_t(newValue.minor))
+    }
+  }
+
+  /// Extended attributes (ACLs among them, as their `system.posix_acl_*` attributes).
+  public var xattrs: [ExtendedAttribute] {
+    var out: [ExtendedAttribute] = []
+    archive_entry_xattr_reset(raw)
+    var name: UnsafePointer<CChar>?
+    var value: UnsafeRawPointer?
+    var size = 0
+    while archive_entry_xattr_next(raw, &name, &value, &size) == ARCHIVE_OK {
+      guard let name else { continue }
+      out.append(ExtendedAttribute(name: Self.bytes(name), value: value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []))
+    }
+    return out
+  }
+
+  public func addXattr(_ xattr: ExtendedAttribute) {
+    xattr.name.withCString { name in
+      xattr.value.withUnsafeBytes { archive_entry_xattr_add_entry(raw, name, $0.baseAddress, $0.count) }
+    }
+  }
+
+  /// Sparse regions the header declares (rehost never writes any).
+  public var sparseRegionCount: Int { Int(archive_entry_sparse_count(raw)) }
+
+  /// Whether the header carries a size at all.
+  public var hasSize: Bool { archive_entry_size_is_set(raw) != 0 }
+
+  /// Sets the metadata every entry carries.
+  public func set(type: mode_t, permissions: UInt32, uid: UInt32, gid: UInt32, user: String, group: String,
+                  mtimeSeconds: Int64, mtimeNanoseconds: Int, size: Int64) {
+    archive_entry_set_filetype(raw, UInt32(type))
+    archive_entry_set_perm(raw, mode_t(permissions))
+    archive_entry_set_uid(raw, la_int64_t(uid))
+    archive_entry_set_gid(raw, la_int64_t(gid))
+    if !user.isEmpty { archive_entry_copy_uname(raw, user) }
+    if !group.isEmpty { archive_entry_copy_gname(raw, group) }
+    archive_entry_set_mtime(raw, time_t(mtimeSeconds), mtimeNanoseconds)
+    archive_entry_set_size(raw, size)
+  }
+
+  private static func bytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: p, count: strlen(p))).map { UInt8(bitPattern: $0) }
+  }
 
   public var fileType: FileType {
     switch archive_entry_filetype(raw) & S_IFMT {
@@ -76,41 +166,6 @@ public final class ArchiveEntry {
   public var mtimeNanoseconds: Int { Int(archive_entry_mtime_nsec(raw)) }
   public var linkCount: Int { Int(archive_entry_nlink(raw)) }
 
-  /// Drops the times we do not keep (access, change, birth), so archives carry only mtime.
-  public func clearVolatileTimes() {
-    archive_entry_unset_atime(raw)
-    archive_entry_unset_ctime(raw)
-    archive_entry_unset_birthtime(raw)
-  }
-
-  /// Updates size and times from a fresh `stat` of the open file.
-  public func update(from st: stat) {
-    archive_entry_set_size(raw, Int64(st.st_size))
-    archive_entry_set_mtime(raw, st.st_mtim.tv_sec, Int(st.st_mtim.tv_nsec))
-  }
-}
-
-/// Turns the second and later paths of a hard-linked file into hard-link entries
-/// (pax style: the first path carries the content).
-public final class HardLinkResolver {
-  private let raw: OpaquePointer
-
-  public init() {
-    raw = archive_entry_linkresolver_new()
-    archive_entry_linkresolver_set_strategy(raw, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE)
-  }
-
-  deinit { archive_entry_linkresolver_free(raw) }
-
-  /// Rewrites `entry` into a hard link to an earlier path when it is one.
-  public func resolve(_ entry: ArchiveEntry) {
-    guard entry.fileType == .file, entry.linkCount > 1 else { return }
-    var e: OpaquePointer? = entry.raw
-    var spare: OpaquePointer?
-    archive_entry_linkify(raw, &e, &spare)
-    // With the pax strategy libarchive edits the entry in place and never hands back a spare.
-    precondition(e == entry.raw && spare == nil, "unexpected hard link resolution")
-  }
 }
 
 /// libarchive's last error message for `archive`.
@@ -135,5 +190,16 @@ extension ArchiveEntry {
     archive_entry_set_perm(raw, 0o777)
     archive_entry_copy_symlink(raw, target)
     archive_entry_set_mtime(raw, time_t(mtime), 0)
+  }
+}
+
+/// An extended attribute: its full name (`user.x`, `security.capability`,
+/// `system.posix_acl_access`, ...) and value.
+public struct ExtendedAttribute: Equatable, Sendable {
+  public let name: [UInt8]
+  public let value: [UInt8]
+  public init(name: [UInt8], value: [UInt8]) {
+    self.name = name
+    self.value = value
   }
 }

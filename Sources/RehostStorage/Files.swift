@@ -3,31 +3,40 @@ import RehostBase
 import CPosix
 
 /// A file written under a temporary name beside its destination, then synced and
-/// renamed into place by ``commit()``. Until then no file with the final name
+/// renamed into place by ``commit(replace:)``. Until then no file with the final name
 /// exists, so a killed run never leaves a half-written file that looks finished.
+///
+/// The temporary name carries the run's pid and the file is locked while the run
+/// lives (``RunLeftovers``): creating an `AtomicFile` first removes what dead runs left
+/// beside the same destination.
 public final class AtomicFile: ByteSink {
+  public static let marker = ".tmp-"
+
   public let path: String
   public let temporaryPath: String
   private var fd: Int32
   private var buffer: UnsafeMutableRawBufferPointer
   private var filled = 0
   private var done = false
+  private var synced = false
   private var cleanup = 0
   /// Bytes written so far.
   public private(set) var byteCount: Int64 = 0
+  /// Leftovers of dead runs that were removed when this file was created.
+  public let removedLeftovers: [String]
 
   /// Creates the temporary file. It fails if the temporary name exists (O_EXCL).
   public init(path: String, mode: mode_t = 0o644) throws {
     self.path = path
     let url = URL(fileURLWithPath: path)
     let dir = url.deletingLastPathComponent().path
-    let random = UInt64.random(in: 0...UInt64.max)
-    temporaryPath = dir + "/." + url.lastPathComponent + ".tmp-" + String(random, radix: 36)
-    fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+    removedLeftovers = RunLeftovers.remove(in: dir, beside: url.lastPathComponent, marker: Self.marker)
+    temporaryPath = dir + "/" + RunLeftovers.name(beside: url.lastPathComponent, marker: Self.marker)
+    fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
     if fd < 0 { throw SystemError.io("create", temporaryPath) }
+    RunLeftovers.lock(fd)
     buffer = .allocate(byteCount: 1 << 20, alignment: 16)
-    let temporary = temporaryPath
-    cleanup = InterruptCleanup.shared.register { unlink(temporary) }
+    cleanup = Interruption.shared.register(removing: temporaryPath)
   }
 
   deinit {
@@ -36,7 +45,7 @@ public final class AtomicFile: ByteSink {
   }
 
   public func write(_ bytes: UnsafeRawBufferPointer) throws {
-    precondition(!done)
+    precondition(!done && !synced)
     if filled + bytes.count > buffer.count { try flush() }
     if bytes.count >= buffer.count {
       try writeAll(bytes)
@@ -47,16 +56,22 @@ public final class AtomicFile: ByteSink {
     byteCount += Int64(bytes.count)
   }
 
-  /// Flushes; the file stays under its temporary name until ``commit()``.
+  /// Flushes; the file stays under its temporary name until ``commit(replace:)``.
   public func finish() throws { try flush() }
 
-  /// Flushes, fsyncs, renames into place and fsyncs the directory.
-  /// - Parameter replace: when false, an existing file at `path` is an error, not replaced.
-  public func commit(replace: Bool = false) throws {
+  /// Flushes and fsyncs the temporary file: everything that can fail for lack of space
+  /// has happened once this returns.
+  public func sync() throws {
+    guard !synced else { return }
     try flush()
     if fsync(fd) != 0 { throw SystemError.io("sync", temporaryPath) }
-    close(fd)
-    fd = -1
+    synced = true
+  }
+
+  /// Syncs, renames into place and fsyncs the directory.
+  /// - Parameter replace: when false, an existing file at `path` is an error, not replaced.
+  public func commit(replace: Bool = false) throws {
+    try sync()
     let result = replace ? rename(temporaryPath, path) : rehost_rename_noreplace(temporaryPath, path)
     if result != 0 {
       let error = errno == EEXIST
@@ -65,17 +80,19 @@ public final class AtomicFile: ByteSink {
       abort()
       throw error
     }
+    close(fd)
+    fd = -1
     done = true
-    InterruptCleanup.shared.unregister(cleanup)
-    syncDirectory(of: path)
+    Interruption.shared.unregister(cleanup)
+    DirectoryTools.sync(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
   }
 
   /// Removes the temporary file.
   public func abort() {
+    if !done { unlink(temporaryPath) }
     if fd >= 0 { close(fd); fd = -1 }
-    unlink(temporaryPath)
     done = true
-    InterruptCleanup.shared.unregister(cleanup)
+    Interruption.shared.unregister(cleanup)
   }
 
   private func flush() throws {
@@ -119,12 +136,7 @@ public func writeFileAtomically(_ text: String, to path: String, mode: mode_t = 
 
 /// fsyncs the directory holding `path`, so a rename in it survives a crash.
 public func syncDirectory(of path: String) {
-  let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-  let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-  if dfd >= 0 {
-    fsync(dfd)
-    close(dfd)
-  }
+  DirectoryTools.sync(directory: URL(fileURLWithPath: path).deletingLastPathComponent().path)
 }
 
 /// A buffered reader over a file descriptor.
@@ -136,10 +148,11 @@ public final class FileSource: ByteSource {
   /// Bytes handed out so far.
   public private(set) var position: Int64 = 0
 
-  public init(path: String) throws {
+  /// Opens a regular file (anything else, a FIFO or a device, would block or never end).
+  /// - Parameter what: what the file is meant to be, for messages ("archive").
+  public init(path: String, what: String = "file") throws {
     self.path = path
-    fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0 { throw SystemError.io("open", path) }
+    fd = try InputFile.openRegular(path, what: what)
     buffer = .allocate(byteCount: 1 << 20, alignment: 16)
   }
 
@@ -182,36 +195,68 @@ public final class FileSource: ByteSource {
   }
 }
 
-/// A regular file opened for reading without following a symlink.
-public final class OpenFile: ByteSource {
-  public let path: String
-  public let status: stat
-  private let fd: Int32
-
-  public init(path: String) throws {
-    self.path = path
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-    if fd < 0 { throw SystemError.io("open", path) }
+/// Small input files named on the command line (keys, seals, policies, inventories,
+/// share files, passphrases): read whole, but only from regular files (a FIFO would
+/// block, `/dev/zero` would never end) and never past a limit a genuine file stays under.
+public enum InputFile {
+  /// Opens `path` for reading if it is a regular file.
+  /// - Parameter allowPipe: also accept a pipe (a passphrase from `<(command)`).
+  public static func openRegular(_ path: String, what: String, allowPipe: Bool = false, kind: RehostError.Kind = .usage) throws -> Int32 {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+    if fd < 0 {
+      let error = SystemError.io("open the \(what)", path)
+      throw errno == ENOENT ? RehostError(kind, error.message, hint: error.hint) : error
+    }
     var st = stat()
-    if fstat(fd, &st) != 0 {
+    guard fstat(fd, &st) == 0 else {
       close(fd)
-      throw SystemError.io("stat", path)
+      throw SystemError.io("inspect the \(what)", path)
     }
-    guard st.st_mode & S_IFMT == S_IFREG else {
+    let type = st.st_mode & S_IFMT
+    guard type == S_IFREG || (allowPipe && type == S_IFIFO) else {
       close(fd)
-      throw RehostError(.failure, "\(path) stopped being a regular file while the snapshot ran",
-                        hint: "stop what changes it and run the snapshot again")
+      throw RehostError(kind, "the \(what) \(path) is not a regular file (it is \(describe(type)))",
+                        hint: "give the path of a regular file")
     }
-    status = st
+    if type == S_IFIFO {
+      // A pipe is read blocking, like any stream.
+      let flags = fcntl(fd, F_GETFL)
+      _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+    }
+    return fd
   }
 
-  deinit { close(fd) }
-
-  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+  /// Reads all of `path`, refusing more than `limit` bytes.
+  public static func read(_ path: String, what: String, limit: Int, allowPipe: Bool = false, kind: RehostError.Kind = .usage) throws -> [UInt8] {
+    let fd = try openRegular(path, what: what, allowPipe: allowPipe, kind: kind)
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
-      let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-      if n >= 0 { return n }
-      if errno != EINTR { throw SystemError.io("read", path) }
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw SystemError.io("read the \(what)", path)
+      }
+      if n == 0 { return bytes }
+      bytes += chunk[0..<n]
+      if bytes.count > limit {
+        throw RehostError(kind, "the \(what) \(path) is larger than \(limit) bytes: it is not a \(what)",
+                          hint: "check the path; a genuine \(what) is far smaller")
+      }
+    }
+  }
+
+  static func describe(_ type: mode_t) -> String {
+    switch type {
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a FIFO"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFSOCK: "a socket"
+    case S_IFLNK: "a symlink"
+    default: "not a file"
     }
   }
 }

@@ -89,7 +89,8 @@ public final class Subprocess {
     let spawnedPID = child
     stdinFD = inPipe[1]
     stdoutFD = outPipe[0]
-    cleanup = InterruptCleanup.shared.register { kill(spawnedPID, SIGKILL) }
+    // An interrupted run stops its helpers at once, so nothing waits on them.
+    cleanup = Interruption.shared.register(wake: { kill(spawnedPID, SIGKILL) })
   }
 
   deinit {
@@ -150,7 +151,7 @@ public final class Subprocess {
 
   @discardableResult
   private func ended(with status: Int32) -> Termination {
-    InterruptCleanup.shared.unregister(cleanup)
+    Interruption.shared.unregister(cleanup)
     // WIFEXITED and friends are macros that do not import; decode by hand.
     let result: Termination = (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f)
     termination = result

@@ -9,6 +9,7 @@ public final class TarWriter {
   fileprivate var sinkError: Error?
 
   public init(sink: ByteSink) throws {
+    _ = utf8CType
     archive = archive_write_new()
     self.sink = sink
     archive_write_set_format_pax(archive)
@@ -70,8 +71,15 @@ public final class TarReader {
   private let source: ByteSource
   private var buffer: UnsafeMutableRawBufferPointer
   fileprivate var sourceError: Error?
+  /// Bytes libarchive has taken from the source so far.
+  public fileprivate(set) var bytesRead: Int64 = 0
+  /// Where the end-of-archive marker starts, once ``next()`` has returned nil.
+  public private(set) var endOfArchiveOffset: Int64?
+  /// The last bytes taken from the source (the end-of-archive marker, at the end).
+  private var tail: [UInt8] = []
 
   public init(source: ByteSource) throws {
+    _ = utf8CType
     archive = archive_read_new()
     self.source = source
     buffer = .allocate(byteCount: 256 * 1024, alignment: 16)
@@ -82,6 +90,7 @@ public final class TarReader {
         let reader = Unmanaged<TarReader>.fromOpaque(client!).takeUnretainedValue()
         do {
           let n = try reader.source.read(into: reader.buffer)
+          reader.passed(UnsafeRawBufferPointer(rebasing: reader.buffer[0..<n]))
           out?.pointee = UnsafeRawPointer(reader.buffer.baseAddress)
           return la_ssize_t(n)
         } catch {
@@ -102,9 +111,49 @@ public final class TarReader {
   public func next() throws -> ArchiveEntry? {
     var entry: OpaquePointer?
     let result = archive_read_next_header(archive, &entry)
-    if result == ARCHIVE_EOF { return nil }
+    if result == ARCHIVE_EOF {
+      endOfArchiveOffset = archive_read_header_position(archive)
+      return nil
+    }
     if result != ARCHIVE_OK && result != ARCHIVE_WARN || sourceError != nil { try fail("read an entry header") }
     return ArchiveEntry(borrowing: entry!)
+  }
+
+  /// After ``next()`` returned nil: reads what is left of the source and checks that the
+  /// stream ends exactly with the end-of-archive marker, two zero blocks, and nothing
+  /// after them.
+  public func finishStream() throws {
+    guard let end = endOfArchiveOffset else { preconditionFailure("finishStream before the end of the archive") }
+    while true {
+      let n = try source.read(into: buffer)
+      if n == 0 { break }
+      passed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+      if bytesRead > end + Int64(Self.endMarker) { break }
+    }
+    guard bytesRead == end + Int64(Self.endMarker), tail.count == Self.endMarker, tail.allSatisfy({ $0 == 0 }) else {
+      throw RehostError(.corrupt, bytesRead > end + Int64(Self.endMarker)
+                          ? "data follows the end-of-archive marker of the archive's tar stream"
+                          : "the archive's tar stream does not end with its end-of-archive marker (two zero blocks)",
+                        hint: "the archive was not written by rehost as sealed; do not trust it")
+    }
+  }
+
+  static let endMarker = 1024
+
+  fileprivate func passed(_ bytes: UnsafeRawBufferPointer) {
+    bytesRead += Int64(bytes.count)
+    if bytes.count >= Self.endMarker {
+      tail = Array(bytes.suffix(Self.endMarker))
+    } else {
+      tail = Array((tail + bytes).suffix(Self.endMarker))
+    }
+  }
+
+  /// Whether the entry just read came in a POSIX ustar or pax header (not GNU, not v7).
+  public var entryIsPOSIX: Bool {
+    // ARCHIVE_FORMAT_TAR_USTAR and ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE (macros Swift cannot import).
+    let format = archive_format(archive)
+    return format == 0x30001 || format == 0x30002
   }
 
   /// Reads the current entry's content; 0 at its end.

@@ -64,7 +64,8 @@ public final class ZstdDecompressor: ByteSource {
   private let source: ByteSource
   private var inBuffer: UnsafeMutableRawBufferPointer
   private var input: ZSTD_inBuffer
-  private var frameComplete = true
+  /// The one frame the payload holds has been decoded and flushed.
+  private var frameEnded = false
   private var sourceEnded = false
 
   public init(source: ByteSource) throws {
@@ -85,17 +86,27 @@ public final class ZstdDecompressor: ByteSource {
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     guard buffer.count > 0 else { return 0 }
     while true {
+      if frameEnded {
+        // Exactly one frame: anything after it is refused, not skipped.
+        if input.pos == input.size && !sourceEnded {
+          let n = try source.read(into: inBuffer)
+          input = ZSTD_inBuffer(src: inBuffer.baseAddress, size: n, pos: 0)
+          if n == 0 { sourceEnded = true }
+        }
+        if input.pos < input.size {
+          throw RehostError(.corrupt, "data follows the compressed payload's zstd frame",
+                            hint: "the archive was not written by rehost as sealed; do not trust it")
+        }
+        return 0
+      }
       if input.pos == input.size && !sourceEnded {
         let n = try source.read(into: inBuffer)
         input = ZSTD_inBuffer(src: inBuffer.baseAddress, size: n, pos: 0)
         if n == 0 { sourceEnded = true }
       }
       if input.pos == input.size && sourceEnded {
-        if !frameComplete {
-          throw RehostError(.corrupt, "the compressed payload ends inside a zstd frame",
-                            hint: "the archive is damaged; use another copy")
-        }
-        return 0
+        throw RehostError(.corrupt, "the compressed payload ends inside a zstd frame",
+                          hint: "the archive is damaged; use another copy")
       }
       var output = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
       let result = ZSTD_decompressStream(ctx, &output, &input)
@@ -103,7 +114,7 @@ public final class ZstdDecompressor: ByteSource {
         throw RehostError(.corrupt, "the payload does not decompress: \(String(cString: ZSTD_getErrorName(result)))",
                           hint: "the archive is damaged; use another copy")
       }
-      frameComplete = result == 0
+      if result == 0 { frameEnded = true }
       if output.pos > 0 { return output.pos }
     }
   }

@@ -14,14 +14,15 @@ struct Rehost: ParsableCommand {
     discussion: """
       Exit codes: 0 success, 1 failure (I/O, disk full), 2 usage, 3 archive corrupt or \
       tampered, 4 seal missing, invalid or untrusted, 5 wrong key or passphrase, \
-      6 refused (unsafe archive entry, non-empty target, existing output), \
-      7 trust policy or expected bag serials not met.
+      6 refused (unsafe archive entry, special entries, non-empty target, existing output), \
+      7 trust policy or expected bag serials not met, 8 busy (another run holds the \
+      target), 128+N interrupted by signal N (after undoing its half-done work).
       """,
     version: "0.1.0",
     subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self, Blocklist.self])
 
   static func main() {
-    InterruptCleanup.shared.install()
+    Interruption.shared.install()
     do {
       var command = try parseAsRoot()
       try command.run()

@@ -81,7 +81,7 @@ import Testing
     try box.mustSh("cp good.seal ca.rehost.seal")
     #expect(try box.rehost("snapshot", "srv/ca", "--out", "b.rehost", "--recipient", "custodian.pub", "--sign", "operator.key").status == 0)
     #expect(try box.rehost("seal", "sign", "b.rehost", "--key", "isp.key", "--role", "isp-witness").status == 0)
-    try box.mustSh("sed -n '/^-----BEGIN REHOST SIGNATURE-----$/,/^-----END REHOST SIGNATURE-----$/p' b.rehost.seal | tail -n 7 >> ca.rehost.seal")
+    try box.mustSh("sed -n '/^-----BEGIN REHOST SIGNATURE-----$/,/^-----END REHOST SIGNATURE-----$/p' b.rehost.seal | tail -n 8 >> ca.rehost.seal")
     let grafted = try box.rehost("verify", "ca.rehost", "--policy", "policy.txt")
     #expect(grafted.status == 4 && grafted.stderr.contains("signature 3 (isp-witness") && grafted.stderr.contains("different statement"), "\(grafted.output)")
   }

@@ -10,6 +10,7 @@ import Testing
 /// integrity check passes): restore must still refuse to write outside its target.
 @Suite final class HostileArchiveTests {
   enum Entry {
+    case directory(String)
     case file(String)
     case symlink(String, to: String)
     case hardlink(String, to: String)
@@ -38,6 +39,10 @@ import Testing
     for item in entries {
       let entry = ArchiveEntry()
       switch item {
+      case .directory(let p):
+        entry.pathname = p
+        entry.set(type: S_IFDIR, permissions: 0o755, uid: 0, gid: 0, user: "", group: "", mtimeSeconds: 0, mtimeNanoseconds: 0, size: 0)
+        try tar.writeHeader(entry)
       case .file(let p):
         entry.pathname = p
         entry.setRegularFile(size: 5, permissions: 0o644, mtime: 0)
@@ -58,11 +63,11 @@ import Testing
     try file.commit()
     let facts = SealFacts(
       archiveName: "hostile.rehost", archiveSHA256: hashed.digest(), archiveSize: hashed.byteCount,
-      manifestSHA256: String(repeating: "0", count: 64), entries: entries.count, contentBytes: 0,
-      recipients: recipient.sealDescriptions, label: "", sources: ["/srv/ca"], host: "evil", created: "now",
+      manifestSHA256: String(repeating: "0", count: 64), entries: entries.count, contentBytes: Int64(5 * entries.filter { if case .file = $0 { true } else { false } }.count),
+      recipients: recipient.sealDescriptions, label: "", sources: ["/srv/ca"], host: "evil", created: "2026-12-01T00:00:00Z",
       sealer: sealer.fingerprint(), tool: "test")
     var seal = Seal(statement: facts.fields())
-    try seal.sign(role: "sealer", key: sealer, time: "now")
+    try seal.sign(role: "sealer", key: sealer, time: "2026-12-01T00:00:00Z")
     try writeFileAtomically(seal.encoded(), to: path + ".seal")
     return path
   }
@@ -114,7 +119,7 @@ import Testing
   @Test func safeLinksPassThePathRules() throws {
     // Links that stay inside pass the rules; this archive then fails only for lack of a manifest.
     let error = try restore(try archive([
-      .file("ca/x"), .symlink("ca/sub/l", to: "../x"), .hardlink("ca/h", to: "ca/x"),
+      .directory("ca"), .file("ca/x"), .directory("ca/sub"), .symlink("ca/sub/l", to: "../x"), .hardlink("ca/h", to: "ca/x"),
       .symlink("ca/current", to: "v2"), .symlink("ca/cert.pem", to: "current/cert.pem"),  // a chain that stays inside
     ]))
     #expect(error?.kind == .corrupt && error?.message.contains("no manifest") == true, "\(String(describing: error))")
@@ -125,6 +130,7 @@ import Testing
 extension HostileArchiveTests.Entry: CustomTestStringConvertible {
   var testDescription: String {
     switch self {
+    case .directory(let p): "directory \(p)"
     case .file(let p): "file \(p)"
     case .symlink(let p, let t): "symlink \(p) -> \(t)"
     case .hardlink(let p, let t): "hardlink \(p) -> \(t)"

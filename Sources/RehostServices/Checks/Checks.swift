@@ -383,6 +383,6 @@ final class Scan {
   }
 
   static func date(_ seconds: Int64) -> String {
-    String(Timestamp.format(Date(timeIntervalSince1970: TimeInterval(seconds))).prefix(10))
+    String(Timestamp.format(seconds: time_t(seconds)).prefix(10))
   }
 }

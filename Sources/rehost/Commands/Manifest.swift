@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import RehostServices
 
@@ -47,8 +48,9 @@ extension Rehost {
         var options = RehostServices.ManifestExporter.Options(archive: archive, identities: identities, format: format, output: out)
         options.shareFiles = keys.share
         options.sealPath = seal
-        if let text = try RehostServices.ManifestExporter.run(options) {
-          print(text, terminator: "")
+        if let bytes = try RehostServices.ManifestExporter.run(options) {
+          // Names are bytes: written as they are, not as text.
+          FileHandle.standardOutput.write(Data(bytes))
         } else {
           Console.error("wrote \(format == .bagit ? "BagIt tag files into " : "")\(out!)")
         }

@@ -35,6 +35,9 @@ extension Rehost {
     @Flag(name: .long, help: "Lay DIR out as a BagIt bag: the tree in DIR/data, with bagit.txt, bag-info.txt, manifest-sha256.txt.")
     var bagit = false
 
+    @Flag(name: .long, help: "Also restore special entries: device nodes, setuid/setgid files, world-writable ones, files with capabilities (refused by name otherwise).")
+    var allowSpecial = false
+
     func validate() throws {
       if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
       if to == nil && db.isEmpty { throw ValidationError("give --to DIR, --db NAME=ENGINE:TARGET, or both") }
@@ -49,6 +52,7 @@ extension Rehost {
       options.expectedBags = trust.expectedBags
       options.force = force
       options.bagit = bagit
+      options.allowSpecial = allowSpecial
       for spec in db {
         let location = try DatabaseLocation(parsing: spec)
         guard options.databases.updateValue(location, forKey: location.name) == nil else {
@@ -60,6 +64,8 @@ extension Rehost {
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
       for note in report.notes { print("note: \(note)") }
+      for (path, why) in report.payload.specialEntries { print("special entry restored: \(path) (\(why))") }
+      for problem in report.problems { Console.error("rehost: warning: \(problem)") }
       let t = report.payload.totals
       if let target = report.target {
         print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(target)\(bagit ? "/data (a BagIt bag)" : "")")

@@ -105,6 +105,7 @@ extension Rehost {
       let result = try RehostServices.Snapshot.run(options, progress: progress)
       progress?.done()
       for warning in result.warnings { Console.error("rehost: warning: \(warning)") }
+      for note in result.notes { Console.error("rehost: note: \(note)") }
       guard !quiet else { return }
       let f = result.facts
       print("sealed \(result.archivePath): \(f.entries) entries, \(Console.bytes(f.contentBytes)) of content, archive \(Console.bytes(f.archiveSize))")

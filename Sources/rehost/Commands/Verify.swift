@@ -41,6 +41,9 @@ extension Rehost {
         if let secrets = payload.manifestHeader.secrets, !secrets.isEmpty {
           print("  secret key material (inventory): \(secrets.joined(separator: ", "))")
         }
+        for (path, why) in payload.specialEntries {
+          print("  special entry (restored only with --allow-special): \(path) (\(why))")
+        }
         for database in payload.databases {
           let rows = database.tables.reduce(Int64(0)) { $0 + $1.rows }
           print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count == 1 ? "1 file" : "\(database.files.count) files")")

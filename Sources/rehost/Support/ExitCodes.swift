@@ -1,4 +1,5 @@
 import RehostBase
+import RehostStorage
 
 /// The one place error kinds become exit codes. Documented in the README; scripts
 /// and cron wrappers depend on them, so never renumber.
@@ -11,6 +12,7 @@ enum ExitCodes {
   static let key: Int32 = 5
   static let refused: Int32 = 6
   static let policy: Int32 = 7
+  static let busy: Int32 = 8
 
   static func code(for kind: RehostError.Kind) -> Int32 {
     switch kind {
@@ -21,6 +23,9 @@ enum ExitCodes {
     case .key: key
     case .refused: refused
     case .policy: policy
+    case .busy: busy
+    // 128 + the signal number, as a shell reports a process the signal killed.
+    case .interrupted: 128 + Interruption.shared.signalNumber
     }
   }
 }
