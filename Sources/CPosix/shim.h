@@ -50,9 +50,11 @@ static inline unsigned int rehost_minor(dev_t dev) { return minor(dev); }
 /* syncfs needs _GNU_SOURCE, which Glibc's module lacks. */
 static inline int rehost_syncfs(int fd) { return syncfs(fd); }
 
-/* libarchive converts names between the locale's charset and UTF-8: with LC_CTYPE set
-   to C.UTF-8, UTF-8 names are stored as pax UTF-8 and other bytes as hdrcharset=BINARY. */
-static inline void rehost_use_utf8_ctype(void) { setlocale(LC_CTYPE, "C.UTF-8"); }
+/* libarchive converts pax names between UTF-8 and the locale's charset, and under a
+   UTF-8 locale normalizes them to NFC on reading (a decomposed name would come back
+   composed). Under the C locale it converts nothing: non-ASCII names are written with
+   hdrcharset=BINARY and read back as the bytes stored. */
+static inline void rehost_use_c_ctype(void) { setlocale(LC_CTYPE, "C"); }
 
 /* Flags Glibc's module hides without _GNU_SOURCE. */
 static const int rehost_o_noatime = O_NOATIME;

@@ -17,7 +17,7 @@ public struct InspectReport: Sendable {
 
 public enum Inspect {
   public static func run(archive: String, sealPath: String?) throws -> InspectReport {
-    let source = try FileSource(path: archive)
+    let source = try FileSource(path: archive, what: "archive")
     let size = try source.size()
     let (header, length) = try ArchiveHeader.read(from: source)
     var seal: Seal?

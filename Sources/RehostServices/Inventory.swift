@@ -1,6 +1,8 @@
 import Foundation
 import RehostBase
 import RehostDatabases
+import RehostFormat
+import RehostStorage
 import Yams
 
 /// What a CA host's snapshot must contain, read from an inventory file (YAML; the schema
@@ -32,11 +34,8 @@ public struct Inventory: Sendable {
   /// Reads `file`; relative paths are taken from `root` (default: the file's directory).
   public init(file: String, root: String? = nil) throws {
     self.file = file
-    let text: String
-    do {
-      text = try String(contentsOfFile: file, encoding: .utf8)
-    } catch {
-      throw RehostError(.usage, "cannot read the inventory \(file)", hint: "check the path given to --inventory")
+    guard let text = String(validating: try InputFile.read(file, what: "inventory", limit: 1 << 20), as: UTF8.self) else {
+      throw RehostError(.usage, "the inventory \(file) is not UTF-8 text", hint: "see manifests/README.md for the inventory format")
     }
     let base = root ?? URL(fileURLWithPath: file).deletingLastPathComponent().path
     func absolute(_ path: String) -> String {
@@ -49,7 +48,9 @@ public struct Inventory: Sendable {
     }
     label = try top["label"].map { node in
       let text = try reader.string(node, "label")
-      guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else { throw reader.error(node, "`label:` must be one line") }
+      guard SealFields.isValidValue(text) else {
+        throw reader.error(node, "`label:` must be one line of printable text without leading or trailing spaces")
+      }
       return text
     }
     excludes = try top["exclude"].map { try reader.strings($0, "exclude") } ?? []

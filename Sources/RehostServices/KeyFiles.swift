@@ -108,10 +108,10 @@ public enum KeyFiles {
   }
 
   static func readSmallText(_ path: String, what: String) throws -> String {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw RehostError(.usage, "cannot read \(what) file \(path)", hint: "check the path and permissions")
+    let bytes = try InputFile.read(path, what: "\(what) file", limit: 1 << 20)
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+      throw RehostError(.usage, "the \(what) file \(path) is not text", hint: "give a NAME.key or NAME.pub written by `rehost keygen`")
     }
-    guard data.count < 1 << 20 else { throw RehostError(.usage, "\(path) is too large to be a \(what) file") }
-    return String(decoding: data, as: UTF8.self)
+    return text
   }
 }

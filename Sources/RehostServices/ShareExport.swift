@@ -10,7 +10,7 @@ public enum ShareExport {
   public static func run(archive: String, custodian: PrivateIdentity, to recipient: PublicIdentity, out: String) throws -> KeyShare {
     guard let privateKey = custodian.encryption else { throw RehostError(.key, "\(custodian.path) has no X25519 key") }
     guard let operatorKey = recipient.encryption else { throw RehostError(.key, "\(recipient.path) has no X25519 key") }
-    let (header, _) = try ArchiveHeader.read(from: try FileSource(path: archive))
+    let (header, _) = try ArchiveHeader.read(from: try FileSource(path: archive, what: "archive"))
     let identity = X25519Identity(privateKey: privateKey)
     guard let share = try header.stanzas.lazy.compactMap({ try identity.unwrapShare($0) }).first else {
       throw RehostError(.key, "\(archive) holds no custodian share for \(custodian.path)",
@@ -27,10 +27,11 @@ public enum ShareExport {
   static func load(_ paths: [String], header: ArchiveHeader, identities: [Identity]) throws -> [KeyShare] {
     let keys = identities.compactMap { ($0 as? X25519Identity)?.privateKey }
     return try paths.map { path in
-      guard let data = FileManager.default.contents(atPath: path), data.count < 64 * 1024 else {
-        throw RehostError(.usage, "cannot read share file \(path)", hint: "check the path and permissions")
+      let bytes = try InputFile.read(path, what: "share file", limit: 4096)
+      guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw RehostError(.key, "share file \(path) is not a rehost share file", hint: "ask the custodian to export their share of this archive to your key again")
       }
-      return try ShareFile.open(String(decoding: data, as: UTF8.self), name: path, headerSHA256: headerDigest(header), keys: keys)
+      return try ShareFile.open(text, name: path, headerSHA256: headerDigest(header), keys: keys)
     }
   }
 }

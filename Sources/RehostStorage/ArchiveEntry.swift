@@ -3,10 +3,11 @@ import CPosix
 import Glibc
 import RehostBase
 
-/// libarchive turns names into UTF-8 for pax headers through the C library's locale:
-/// under C.UTF-8, a UTF-8 name is stored as such and any other bytes as
-/// `hdrcharset=BINARY`, so every name round-trips byte for byte. Set once per process.
-let utf8CType: Void = rehost_use_utf8_ctype()
+/// libarchive converts pax names through the C library's locale, and under a UTF-8
+/// locale normalizes them (a decomposed name would come back composed). Under the C
+/// locale it leaves them alone: names are bytes, written with `hdrcharset=BINARY` when
+/// they are not ASCII and read back exactly as stored. Set once per process.
+let byteNames: Void = rehost_use_c_ctype()
 
 /// A libarchive entry (path, type, metadata) with a Swift face.
 ///
@@ -22,7 +23,7 @@ public final class ArchiveEntry {
 
   /// A new, empty, owned entry.
   public init() {
-    _ = utf8CType
+    _ = byteNames
     raw = archive_entry_new()
     owned = true
   }

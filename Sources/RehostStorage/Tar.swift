@@ -9,7 +9,7 @@ public final class TarWriter {
   fileprivate var sinkError: Error?
 
   public init(sink: ByteSink) throws {
-    _ = utf8CType
+    _ = byteNames
     archive = archive_write_new()
     self.sink = sink
     archive_write_set_format_pax(archive)
@@ -79,7 +79,7 @@ public final class TarReader {
   private var tail: [UInt8] = []
 
   public init(source: ByteSource) throws {
-    _ = utf8CType
+    _ = byteNames
     archive = archive_read_new()
     self.source = source
     buffer = .allocate(byteCount: 256 * 1024, alignment: 16)

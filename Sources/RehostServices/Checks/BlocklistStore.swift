@@ -28,6 +28,29 @@ public enum BlocklistStore {
     public let badkeysRecords: Int
   }
 
+  /// Streams badkeys' `blocklist.dat`: 16-byte records in strictly ascending order (a
+  /// file of zeros, or any other file, is refused, not imported). Returns the count.
+  static func readBadkeys(_ file: String, _ each: (ArraySlice<UInt8>) -> Void) throws -> Int {
+    let source = try FileSource(path: file, what: "badkeys blocklist")
+    func bad(_ why: String) -> RehostError {
+      RehostError(.usage, "\(file) is not a badkeys blocklist: \(why)", hint: "use badkeys' own blocklist.dat (badkeys --update-bl)")
+    }
+    var previous: [UInt8]?
+    var record = [UInt8](repeating: 0, count: 16)
+    var count = 0
+    while true {
+      let n = try record.withUnsafeMutableBytes { try source.readFully(into: $0) }
+      if n == 0 { break }
+      guard n == 16 else { throw bad("its size is not a multiple of 16") }
+      if let previous, !previous.lexicographicallyPrecedes(record) { throw bad("record \(count + 1) is not above the one before it") }
+      each(record[...])
+      previous = record
+      count += 1
+    }
+    guard count > 0 else { throw bad("it is empty") }
+    return count
+  }
+
   /// Merges the lists found in `sources` (directories holding `blacklist.<TYPE>-<bits>` and
   /// `blocklist.dat` files, or such files themselves) into `directory`/rehost-blocklist.bin,
   /// written atomically. The records are sorted in memory (16 bytes each).
@@ -58,14 +81,8 @@ public enum BlocklistStore {
           records.append([2, type, UInt8(bits >> 8), UInt8(bits & 0xff)] + Hex.decode(entry)! + [0, 0])
         }
       } else if name == "blocklist.dat" {
-        let data = try Data(contentsOf: URL(fileURLWithPath: file))
-        guard data.count % 16 == 0 else {
-          throw RehostError(.usage, "\(file) is not a badkeys blocklist (its size is not a multiple of 16)")
-        }
-        for offset in stride(from: 0, to: data.count, by: 16) {
-          records.append([3] + data[offset..<offset + 14] + [data[offset + 15]])
-        }
-        badkeys += data.count / 16
+        let added = try readBadkeys(file) { records.append([3] + $0[0..<14] + [$0[15]]) }
+        badkeys += added
       } else {
         throw RehostError(.usage, "\(file) is not a blocklist this version reads",
                           hint: "give blacklist.<RSA|DSA|RSA1>-<bits> files (openssl-blacklist, openssh-blacklist) or badkeys' blocklist.dat")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RehostBase
 import RehostServices
+import RehostStorage
 
 extension Finding.Severity: ExpressibleByArgument {}
 
@@ -46,9 +47,7 @@ extension Rehost {
 
     /// Every non-empty line of the file: tried in turn on encrypted private keys.
     static func passphraseLines(_ path: String) throws -> [[UInt8]] {
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw RehostError(.usage, "cannot read passphrase file \(path)", hint: "check the path and permissions")
-      }
+      let data = try InputFile.read(path, what: "passphrase file", limit: 1 << 20, allowPipe: true)
       return data.split(separator: 0x0a).map { line in Array(line.last == 0x0d ? line.dropLast() : line) }.filter { !$0.isEmpty }
     }
 

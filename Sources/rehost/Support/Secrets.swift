@@ -2,15 +2,14 @@ import Foundation
 import RehostBase
 import RehostFormat
 import RehostServices
+import RehostStorage
 
 /// Passphrases from files or the terminal, and the identities they unlock.
 enum Secrets {
   /// Reads a passphrase file: its first line, without the newline.
   static func passphrase(file path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw RehostError(.usage, "cannot read passphrase file \(path)", hint: "check the path and permissions")
-    }
-    var bytes = [UInt8](data)
+    // A pipe is fine (`--passphrase-file <(pass show ca)`); a passphrase is one line.
+    var bytes = try InputFile.read(path, what: "passphrase file", limit: 64 * 1024, allowPipe: true)
     if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
     if bytes.last == 0x0d { bytes.removeLast() }
     guard !bytes.isEmpty else { throw RehostError(.usage, "passphrase file \(path) is empty") }
