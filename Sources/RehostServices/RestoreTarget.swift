@@ -5,10 +5,12 @@ import RehostFormat
 import RehostStorage
 
 /// The directory a restore fills. While the restore runs, a lock beside it
-/// (`.NAME.rehost-lock`) keeps any other restore out; a staging directory beside it
-/// (`.NAME.rehost-staging-<pid>-<random>`, locked by this run) receives the tree, which
-/// replaces the target in one rename once everything checked out. Staging directories
-/// of dead runs are removed first; a live run's never are.
+/// (`.NAME.rehost-lock`) keeps any other restore of it out; a staging directory beside
+/// it (`.NAME.rehost-staging-<pid>-<random>`) receives the tree, which replaces the
+/// target in one rename once everything checked out. Staging directories found beside
+/// the target are removed first: holding the lock, this run knows that whoever made
+/// them is dead. (The staging directory itself is not locked: a lock on a directory
+/// makes every file created in it ten times slower on Linux 6, lease checks.)
 final class RestoreTarget {
   static let stagingMarker = ".rehost-staging-"
 
@@ -53,15 +55,16 @@ final class RestoreTarget {
 
   /// Removes what interrupted restores left, and creates the staging directory.
   func prepare(_ notes: inout [String]) throws {
-    notes += RunLeftovers.remove(in: parentFD, beside: name, marker: Self.stagingMarker)
-      .map { "removed \($0), left by an interrupted restore" }
+    let prefix = Array(("." + name + Self.stagingMarker).utf8)
+    for leftover in try DirectoryTools.names(in: parentFD) where leftover.starts(with: prefix) {
+      if DirectoryTools.removeTree(parentFD, leftover) { notes.append("removed \(parentPath)/\(TextEscape.escape(leftover)), left by an interrupted restore") }
+    }
     let staging = RunLeftovers.name(beside: name, marker: Self.stagingMarker)
     guard staging.withCString({ mkdirat(parentFD, $0, 0o700) }) == 0 else { throw SystemError.io("create the staging directory beside", path) }
     self.staging = staging
     work = Interruption.shared.register()
     stagingFD = staging.withCString { DirectoryTools.openDirectory(parentFD, $0) }
     guard stagingFD >= 0 else { throw SystemError.io("open the staging directory beside", path) }
-    RunLeftovers.lock(stagingFD)
     var root = dup(stagingFD)
     if bagit {
       guard mkdirat(stagingFD, "data", 0o755) == 0 else { throw SystemError.io("create data/ in the staging directory of", path) }

@@ -72,7 +72,12 @@ public final class LockFile {
       let candidate = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
       guard candidate >= 0 else { throw SystemError.io("create the lock file", path) }
       if flock(candidate, LOCK_EX | LOCK_NB) != 0 {
-        let holder = Self.holder(candidate)
+        // The holder writes who it is right after it takes the lock: give it a moment.
+        var holder = Self.holder(candidate)
+        for _ in 0..<20 where holder == nil {
+          usleep(10_000)
+          holder = Self.holder(candidate)
+        }
         close(candidate)
         if Date() < deadline {
           usleep(50_000)

@@ -159,13 +159,11 @@ public final class TreeWriter {
 
   static let holeBlock = 64 * 1024
 
+  /// A block of zeros to compare with (memcmp: this runs over every byte restored).
+  private static let zeros = [UInt8](repeating: 0, count: holeBlock)
+
   static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    // Word by word: this runs over every byte restored.
-    let words = bytes.count / 8
-    let base = bytes.baseAddress!
-    for i in 0..<words where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
-    for i in (words * 8)..<bytes.count where bytes[i] != 0 { return false }
-    return true
+    bytes.count <= holeBlock && zeros.withUnsafeBytes { memcmp(bytes.baseAddress!, $0.baseAddress!, bytes.count) } == 0
   }
 
   /// Leaves directories until the parent of `path` is the top; returns its descriptor and the name.
@@ -213,8 +211,15 @@ public final class TreeWriter {
   /// Owner first (chown clears setuid and setgid bits and file capabilities), then mode,
   /// then extended attributes (an ACL among them sets the group bits it must), then times.
   private func apply(_ metadata: Metadata, to fd: Int32, path: ArchivePath) throws {
-    if restoreOwners, fchown(fd, metadata.uid, metadata.gid) != 0 { throw failure("set the owner of", path) }
-    guard fchmod(fd, mode_t(metadata.permissions)) == 0 else { throw failure("set the mode of", path) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw failure("inspect", path) }
+    // chown only when the owner differs: it is the slowest call here (it also drops
+    // file capabilities, which the kernel checks for on every call).
+    let chown = restoreOwners && (st.st_uid != metadata.uid || st.st_gid != metadata.gid)
+    if chown, fchown(fd, metadata.uid, metadata.gid) != 0 { throw failure("set the owner of", path) }
+    if chown || st.st_mode & 0o7777 != mode_t(metadata.permissions) {
+      guard fchmod(fd, mode_t(metadata.permissions)) == 0 else { throw failure("set the mode of", path) }
+    }
     for xattr in metadata.xattrs {
       let result = xattr.name.withCString { name in xattr.value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) } }
       if result != 0 {
