@@ -559,8 +559,10 @@ def parse_pax(data: bytes) -> List[Tuple[bytes, bytes]]:
 
 
 def number(field_bytes: bytes) -> int:
+    """Octal, or base-256 (first byte 0x80 positive, 0xff negative), as libarchive reads."""
     if field_bytes[:1] and field_bytes[0] & 0x80:
-        raise FormatError(CORRUPT, "base-256 numbers are not written by rehost")
+        value = int.from_bytes(bytes([field_bytes[0] & 0x7F]) + field_bytes[1:], "big")
+        return value - (1 << (8 * len(field_bytes) - 1)) if field_bytes[0] & 0x40 else value
     text = field_bytes.rstrip(b"\0 ").lstrip(b" ")
     return int(text, 8) if text else 0
 
@@ -579,16 +581,16 @@ def read_tar(stream: Stream) -> Iterator[Tuple[Entry, Stream, int]]:
         if h[257:263] != b"ustar\0" or h[263:265] != b"00":
             raise FormatError(REFUSED, "not a POSIX ustar header")
         check = number(h[148:156])
-        if check != sum(h[:148]) + 32 * 8 + sum(h[156:]):
+        rest = h[:148] + b" " * 8 + h[156:]
+        if check not in (sum(rest), sum(b - 256 if b > 127 else b for b in rest)):
             raise FormatError(CORRUPT, "bad tar header checksum")
         typ = h[156:157]
         size = number(h[124:136])
-        if typ == b"x":
-            if pax is not None:
-                raise FormatError(REFUSED, "two pax headers in a row")
+        if typ in (b"x", b"g"):
             data = stream.read(size)
             stream.read(len(pad(size)))
-            pax = parse_pax(data)
+            if typ == b"x":  # several: later records win; global headers have no effect
+                pax = (pax or []) + parse_pax(data)
             continue
         if typ not in KIND:
             raise FormatError(REFUSED, f"tar entry type {typ!r} is not one rehost writes")
@@ -629,7 +631,11 @@ def read_tar(stream: Stream) -> Iterator[Tuple[Entry, Stream, int]]:
                 pass  # the same attributes, URL-encoded name and base64 value
             elif k.startswith(b"GNU.sparse") or k == b"SCHILY.realsize":
                 raise FormatError(REFUSED, "sparse entries are not written by rehost")
-            elif k in (b"atime", b"ctime", b"SCHILY.devmajor", b"SCHILY.devminor", b"SCHILY.dev", b"SCHILY.ino", b"SCHILY.nlink", b"charset", b"comment"):
+            elif k == b"SCHILY.devmajor":
+                e.device = (int(v), e.device[1])
+            elif k == b"SCHILY.devminor":
+                e.device = (e.device[0], int(v))
+            elif k in (b"atime", b"ctime", b"SCHILY.dev", b"SCHILY.ino", b"SCHILY.nlink", b"charset", b"comment"):
                 pass
         if not binary:
             for x in (e.path, e.target, e.user, e.group):
