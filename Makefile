@@ -5,11 +5,11 @@ PREFIX ?= /usr/local
 SWIFT  ?= swift
 DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip sqlite3
 # The database tests start real servers from Debian's packages.
-TEST_DEBS  := postgresql mariadb-server mariadb-client
+TEST_DEBS  := postgresql mariadb-server mariadb-client acl
 BENCH_DEBS := age time gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps test-deps build release test demo bench bench-checks bench-deps install clean
+.PHONY: all setup deps test-deps build release test demo bench bench-checks bench-deps install clean fuzz fuzz-build
 
 all: build
 
@@ -22,10 +22,14 @@ deps:
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	@# bagit-python, the Library of Congress BagIt validator, checks our bags in the tests.
+	@# bagit-python, the Library of Congress BagIt validator, checks our bags in the tests;
+	@# cryptography and zstandard run contrib/python/rehost_format.py, the independent
+	@# implementation of docs/FORMAT.md the tests hold rehost against.
 	@# (Debian's own python3 refuses pip installs without --break-system-packages, PEP 668.)
-	@python3 -c 'import bagit' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check bagit \
-	  || python3 -m pip install -q --disable-pip-version-check --break-system-packages bagit
+	@for m in bagit cryptography zstandard; do \
+	  python3 -c "import $$m" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check $$m \
+	    || python3 -m pip install -q --disable-pip-version-check --break-system-packages $$m; \
+	done
 
 setup: deps build
 
@@ -39,11 +43,35 @@ test-deps:
 	$(MAKE) deps EXTRA_DEBS="$(TEST_DEBS)"
 
 # Unit tests and end-to-end tests of the real binary (built first), with real
-# PostgreSQL and MariaDB servers started by the tests on Unix sockets in /tmp.
+# PostgreSQL and MariaDB servers started by the tests on Unix sockets in /tmp; then
+# every fuzz target for a few seconds on its corpus.
 test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
+	$(MAKE) fuzz FUZZ_SECONDS=4
 
+# libFuzzer on every parser of untrusted input (Sources/RehostFuzz), FUZZ_SECONDS each
+# (default 120). Seeds: Tests/Fuzz/corpus (python3 Tests/Fuzz/make-corpus.py writes
+# them); new inputs go to .build-fuzz/corpus, crashes to .build-fuzz/findings (Swift's
+# own backtracer is off so that libFuzzer's handler saves the input).
+FUZZ_TARGETS := header chunks seal manifest tar policy inventory share
+FUZZ_SECONDS ?= 120
+
+fuzz-build:
+	$(SWIFT) build -c release --sanitize=fuzzer --scratch-path .build-fuzz --product rehost-fuzz
+
+fuzz: fuzz-build
+	@mkdir -p .build-fuzz/findings; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  SWIFT_BACKTRACE=enable=no REHOST_FUZZ=$$t .build-fuzz/release/rehost-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=0 -artifact_prefix=.build-fuzz/findings/$$t- \
+	    .build-fuzz/corpus/$$t Tests/Fuzz/corpus/$$t > .build-fuzz/$$t.log 2>&1 \
+	    || { failed="$$failed $$t"; tail -n 40 .build-fuzz/$$t.log; }; \
+	  grep -h "^Done" .build-fuzz/$$t.log || true; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz findings in:$$failed (inputs in .build-fuzz/findings)"; exit 1; fi
 # Snapshot, verify and restore a freshly made sample CA, showing each step.
 demo: release
 	scripts/demo.sh .build/release/rehost demo-out
@@ -68,4 +96,4 @@ install: release
 	install -m 0755 .build/release/rehost $(DESTDIR)$(PREFIX)/bin/rehost
 
 clean:
-	rm -rf .build demo-out
+	rm -rf .build .build-fuzz demo-out

@@ -18,6 +18,8 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "rehost", targets: ["rehost"]),
+    // libFuzzer targets for every parser (`make fuzz`; built with --sanitize=fuzzer).
+    .executable(name: "rehost-fuzz", targets: ["RehostFuzz"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -59,6 +61,8 @@ let package = Package(
         "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
+
+    .executableTarget(name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices"]),
 
     .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
     .testTarget(name: "RehostMathTests", dependencies: ["RehostMath"]),

@@ -68,8 +68,8 @@ struct ShareStanza {
     guard stanza.type == CustodianGroup.stanzaType else { return nil }
     let a = stanza.arguments
     let kn = a.first?.split(separator: "-").map(String.init) ?? []
-    guard a.count == 5, kn.count == 3, kn[1] == "of", let k = Int(kn[0]), let n = Int(kn[2]), (1...n).contains(k), n <= 255,
-          "\(k)-of-\(n)" == a[0], let index = UInt8(a[1]), String(index) == a[1], (1...n).contains(Int(index)),
+    guard a.count == 5, kn.count == 3, kn[1] == "of", let k = Int(kn[0]), let n = Int(kn[2]), k >= 1, k <= n, n <= 255,
+          "\(k)-of-\(n)" == a[0], let index = UInt8(a[1]), String(index) == a[1], index >= 1, Int(index) <= n,
           SealFields.isHexDigest(a[2]), let ephemeral = Base64.decode(a[3]), ephemeral.count == 32,
           let commitment = Base64.decode(a[4]), commitment.count == 32 else {
       throw RehostError(.corrupt, "the archive header has a malformed custodian share entry", hint: "the header was modified; use another copy")

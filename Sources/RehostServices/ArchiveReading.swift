@@ -114,6 +114,17 @@ public struct PayloadSummary: Sendable {
   public let specialEntries: [(path: ArchivePath, why: String)]
 }
 
+/// Checks a decrypted, decompressed payload (a tar stream) against the rules and its
+/// own manifest, writing nothing: what deep verify does after decryption. The fuzz
+/// target drives this.
+public enum PlaintextCheck {
+  public static func run(_ tarStream: ByteSource, entries: Int? = nil, contentBytes: Int64? = nil) throws -> PayloadSummary {
+    let walker = PayloadWalker(tar: try TarReader(source: tarStream), seal: nil, progress: nil)
+    walker.bound(entries: entries, contentBytes: contentBytes)
+    return try walker.run(DiscardingHandler())
+  }
+}
+
 /// Walks a decrypted payload: applies ``EntryRules`` to every entry, hashes every file,
 /// builds each entry's manifest line and, at the end, compares them byte for byte with
 /// the manifest the archive carries. Memory stays flat: both lists go to scratch files.
@@ -121,7 +132,7 @@ final class PayloadWalker {
   private let tar: TarReader
   private let progress: ProgressObserver?
   private let manifestCopy: ByteSink?
-  private let rules: EntryRules
+  private var rules: EntryRules
   private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
   /// - Parameters:
@@ -136,6 +147,9 @@ final class PayloadWalker {
   }
 
   deinit { buffer.deallocate() }
+
+  /// Bounds the walk as a seal's `Entries` and `Content-Bytes` would.
+  func bound(entries: Int?, contentBytes: Int64?) { rules = EntryRules(entries: entries, bytes: contentBytes) }
 
   func run(_ handler: EntryHandler) throws -> PayloadSummary {
     let seen = try SpoolFile()

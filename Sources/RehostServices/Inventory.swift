@@ -33,8 +33,14 @@ public struct Inventory: Sendable {
 
   /// Reads `file`; relative paths are taken from `root` (default: the file's directory).
   public init(file: String, root: String? = nil) throws {
+    try self.init(text: try InputFile.read(file, what: "inventory", limit: 1 << 20), file: file, root: root)
+  }
+
+  /// Parses an inventory's text; `file` names it in messages and, with `root`, anchors
+  /// relative paths. Nothing is read from disk (the fuzz target drives this).
+  public init(text bytes: [UInt8], file: String, root: String? = nil) throws {
     self.file = file
-    guard let text = String(validating: try InputFile.read(file, what: "inventory", limit: 1 << 20), as: UTF8.self) else {
+    guard let text = String(validating: bytes, as: UTF8.self) else {
       throw RehostError(.usage, "the inventory \(file) is not UTF-8 text", hint: "see manifests/README.md for the inventory format")
     }
     let base = root ?? URL(fileURLWithPath: file).deletingLastPathComponent().path

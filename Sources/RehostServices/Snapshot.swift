@@ -139,7 +139,7 @@ public enum Snapshot {
         throw RehostError(.usage, "--custodians cannot be combined with --recipient or --passphrase-file",
                           hint: "a recipient or passphrase could open the archive alone, defeating dual control")
       }
-      guard (1...identities.count).contains(threshold), identities.count <= 255 else {
+      guard threshold >= 1, threshold <= identities.count, identities.count <= 255 else {
         throw RehostError(.usage, "\(threshold)-of-\(identities.count) custodians is impossible",
                           hint: "give K-of-N with 1 <= K <= N and exactly N --custodian keys")
       }

@@ -73,8 +73,22 @@ public final class Interruption: @unchecked Sendable {
   public func unregister(_ id: Int) {
     lock.lock()
     works[id] = nil
+    finals[id] = nil
     lock.unlock()
   }
+
+  /// Registers an action for the moment the process ends because of a signal, without
+  /// making the run wait for unwinding (a terminal's echo to turn back on while a
+  /// passphrase is asked for). Returns a token for ``unregister(_:)``.
+  public func onEnd(_ action: @escaping @Sendable () -> Void) -> Int {
+    lock.lock()
+    defer { lock.unlock() }
+    nextID += 1
+    finals[nextID] = action
+    return nextID
+  }
+
+  private var finals: [Int: @Sendable () -> Void] = [:]
 
   static func error(_ signal: Int32) -> RehostError {
     RehostError(.interrupted, "interrupted by \(name(of: signal)); nothing partial was kept",
@@ -102,6 +116,10 @@ public final class Interruption: @unchecked Sendable {
 
   private func end(_ signal: Int32, removing paths: [String], note: String?) -> Never {
     for path in paths { unlink(path) }
+    lock.lock()
+    let actions = Array(finals.values)
+    lock.unlock()
+    actions.forEach { $0() }
     let message = note.map { "rehost: interrupted by \(Self.name(of: signal)); \($0): temporary files were removed, and the next run removes any staging directory left\n" }
       ?? "rehost: interrupted by \(Self.name(of: signal))\n"
     _ = message.withCString { Glibc.write(2, $0, strlen($0)) }

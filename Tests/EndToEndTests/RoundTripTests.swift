@@ -49,6 +49,22 @@ import Testing
       """)
   }
 
+  @Test func aclsRoundTripAsTheirExtendedAttributes() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    // POSIX ACLs (access and default), as a CA's key directory may carry them.
+    try box.mustSh("""
+      mkdir -p d/private && echo k > d/private/ca.key.pem
+      setfacl -m u:nobody:r-- d/private/ca.key.pem && setfacl -m d:u:nobody:r-x -m u:nobody:r-x d/private
+      """)
+    #expect(try box.rehost("snapshot", "d", "--out", "a.rehost", "--recipient", "op.pub", "--sign", "op.key").status == 0)
+    #expect(try box.rehost("restore", "a.rehost", "--to", "out", "--identity", "op.key", "--trust", "op.pub").status == 0)
+    let before = try box.sh("cd d && getfacl -R -p . 2>/dev/null").stdout
+    let after = try box.sh("cd out/d && getfacl -R -p . 2>/dev/null").stdout
+    #expect(before.contains("user:nobody:r--") && before.contains("default:user:nobody:r-x"), "\(before)")
+    #expect(before == after)
+  }
+
   @Test func passphraseOnlyArchiveRoundTrips() throws {
     let box = try Sandbox()
     try box.keygen("operator")

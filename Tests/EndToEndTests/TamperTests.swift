@@ -128,6 +128,10 @@ import Testing
     #expect(try box.rehost("verify", "missing.rehost", "--trust", "missing.pub").status == 2)
     #expect(try box.rehost("bogus").status == 2)
     #expect(try box.rehost("--help").status == 0)
+    // 1-of-0 once crashed the parser of --custodians (and of a header's share stanza).
+    try box.keygen("op")
+    let zero = try box.rehost("snapshot", "op.pub", "--out", "z.rehost", "--custodians", "1-of-0", "--sign", "op.key")
+    #expect(zero.status == 2 && zero.stderr.contains("K-of-N"), "\(zero.output)")
   }
 }
 

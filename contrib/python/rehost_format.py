@@ -1036,6 +1036,43 @@ class Written:
     manifest_sha256: str
 
 
+def write_tar(out: Callable[[bytes], None], entries: List[Entry], created="2026-12-01T00:00:00Z", host="ca1", label="",
+              sources=None, manifest=None, databases=(), tar_tail: bytes = b""):
+    """Writes the tar stream of `entries` and their manifest to `out`; returns the
+    manifest's bytes, the file count, the content bytes and the entry lines."""
+    lines, files, content = [], 0, 0
+    for e in entries:
+        h = hashlib.sha256()
+        write_entry(out, e)
+        if e.kind == "file":
+            if not e.zeros:
+                h.update(e.data)
+            else:
+                zero = b"\0" * (1 << 20)
+                left = e.zeros
+                while left:
+                    n = min(left, len(zero))
+                    h.update(zero[:n])
+                    left -= n
+        shown = Entry(**{**e.__dict__})
+        shown.size = (e.zeros or len(e.data)) if e.kind == "file" else 0
+        if e.kind == "directory":
+            shown.path = e.path.rstrip(b"/")
+        lines.append(manifest_line(shown, h.hexdigest() if e.kind == "file" else None))
+        if e.kind == "file":
+            files += 1
+            content += shown.size
+    if manifest:
+        lines = manifest(lines)
+    db_lines = [d if isinstance(d, bytes) else d.encode() for d in databases]
+    mheader = manifest_header(created, host, label, "rehost-format.py 1", sources or [])
+    body = (mheader + b"\n" + b"".join(l + b"\n" for l in lines) + b"".join(l + b"\n" for l in db_lines)
+            + totals_line(len(lines), files, content) + b"\n")
+    write_entry(out, Entry(path=b".rehost/manifest.jsonl", kind="file", mode=0o600, data=body, mtime_s=0))
+    out(b"\0" * 1024 + tar_tail)
+    return body, files, content, lines
+
+
 def write_archive(entries: List[Entry], recipients: List[X25519PublicKey] = (), passphrase: Optional[bytes] = None,
                   custodians: Optional[Tuple[int, List[X25519PublicKey]]] = None, chunk_size: int = 65536,
                   created="2026-12-01T00:00:00Z", host="ca1", label="", sources=None, rng: Random = None,
@@ -1086,42 +1123,8 @@ def write_archive(entries: List[Entry], recipients: List[X25519PublicKey] = (), 
     # tar -> zstd -> chunks
     compressed = io.BytesIO()
     cctx = zstandard.ZstdCompressor(level=3, write_checksum=True).stream_writer(compressed, closefd=False)
-    lines, files, content = [], 0, 0
-    for e in entries:
-        h = hashlib.sha256()
-        writes = []
-
-        def out(b):
-            cctx.write(b)
-            writes.append(len(b))
-        write_entry(out, e)
-        if e.kind == "file":
-            body = e.data if not e.zeros else None
-            if body is not None:
-                h.update(body)
-            else:
-                zero = b"\0" * (1 << 20)
-                left = e.zeros
-                while left:
-                    n = min(left, len(zero))
-                    h.update(zero[:n])
-                    left -= n
-        shown = Entry(**{**e.__dict__})
-        shown.size = (e.zeros or len(e.data)) if e.kind == "file" else 0
-        if e.kind == "directory":
-            shown.path = e.path.rstrip(b"/")
-        lines.append(manifest_line(shown, h.hexdigest() if e.kind == "file" else None))
-        if e.kind == "file":
-            files += 1
-            content += shown.size
-    if manifest:
-        lines = manifest(lines)
-    db_lines = [d if isinstance(d, bytes) else d.encode() for d in databases]
-    mheader = manifest_header(created, host, label, "rehost-format.py 1", sources or [])
-    body = mheader + b"\n" + b"".join(l + b"\n" for l in lines) + b"".join(l + b"\n" for l in db_lines) + totals_line(len(lines), files, content) + b"\n"
-    m = Entry(path=b".rehost/manifest.jsonl", kind="file", mode=0o600, data=body, mtime_s=0)
-    write_entry(cctx.write, m)
-    cctx.write(b"\0" * 1024 + tar_tail)
+    body, files, content, lines = write_tar(cctx.write, entries, created=created, host=host, label=label, sources=sources,
+                                            manifest=manifest, databases=databases, tar_tail=tar_tail)
     cctx.flush(zstandard.FLUSH_FRAME)
     plain = compressed.getvalue() + after_frame
     aead = AESGCM(payload_key)

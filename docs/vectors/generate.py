@@ -195,6 +195,10 @@ vector("header-mac-altered", "the payload salt changed: the header MAC no longer
 vector("header-scrypt-log-n-62", "a scrypt stanza asking for N = 2^62", recipients=[custodian],
        extra_stanzas=[rf.Stanza("scrypt", [rf.b64(b"s" * 16), "62"], b"w" * 48)],
        expect=(("verify", 3, "(scrypt) is malformed"), ("deep", 3), ("restore", 3)))
+vector("header-share-of-zero", "a share stanza claiming 1-of-0 (found by the header fuzz target: it crashed rehost)", recipients=[],
+       extra_stanzas=[rf.Stanza("share", ["1-of-0", "1", "ab" * 32, rf.b64(b"e" * 32), rf.b64(b"c" * 32)], b"w" * 48),
+                      rf.Stanza("x25519", [rf.fingerprint(custodian), rf.b64(b"e" * 32)], b"w" * 48)],
+       expect=(("verify", 3, "(share) is malformed"), ("deep", 3), ("restore", 3)))
 vector("header-shares-mixed-with-recipient", "custodian shares beside a recipient that could open the archive alone",
        custodians=(2, custodians), expect=(("verify", 3, "mixed"), ("deep", 3), ("restore", 3)))
 

@@ -67,7 +67,7 @@ extension Rehost {
         return nil
       }
       let parts = custodians.split(separator: "-").map(String.init)
-      guard parts.count == 3, parts[1] == "of", let k = Int(parts[0]), let n = Int(parts[2]), (1...n).contains(k) else {
+      guard parts.count == 3, parts[1] == "of", let k = Int(parts[0]), let n = Int(parts[2]), k >= 1, k <= n else {
         throw ValidationError("--custodians takes K-of-N, such as 2-of-3")
       }
       guard custodian.count == n else { throw ValidationError("--custodians \(custodians) needs exactly \(n) --custodian keys, not \(custodian.count)") }

@@ -29,7 +29,14 @@ enum Secrets {
     var quiet = saved
     quiet.c_lflag &= ~tcflag_t(ECHO)
     tcsetattr(tty, TCSAFLUSH, &quiet)
+    // Ctrl-C at the prompt must not leave the terminal without echo.
+    let original = saved
+    let restore = Interruption.shared.onEnd {
+      var settings = original
+      tcsetattr(tty, TCSANOW, &settings)
+    }
     defer {
+      Interruption.shared.unregister(restore)
       tcsetattr(tty, TCSAFLUSH, &saved)
       _ = "\n".withCString { Glibc.write(tty, $0, 1) }
     }

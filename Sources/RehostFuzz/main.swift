@@ -1,0 +1,87 @@
+// Fuzz targets for every parser of untrusted input, for libFuzzer:
+//
+//   swift build -c release --sanitize=fuzzer --scratch-path .build-fuzz --product rehost-fuzz
+//   REHOST_FUZZ=seal .build-fuzz/release/rehost-fuzz CORPUS_DIR
+//
+// REHOST_FUZZ names the parser: header, chunks, seal, manifest, tar, policy, inventory,
+// share. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
+// in Tests/Fuzz/corpus. A parser may throw RehostError (that is a refusal); anything
+// else (a crash, a trap, another error type, a hang) is a finding.
+import Foundation
+import RehostBase
+import RehostCrypto
+import RehostFormat
+import RehostServices
+
+/// Bytes as a ByteSource, in reads of uneven sizes (so framing across reads is exercised too).
+final class ArraySource: ByteSource {
+  let bytes: [UInt8]
+  var offset = 0
+  init(_ bytes: [UInt8]) { self.bytes = bytes }
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    let n = min(buffer.count, bytes.count - offset, 1 + (offset * 7919) % 3001)
+    if n <= 0 { return 0 }
+    bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
+    offset += n
+    return n
+  }
+}
+
+let target = ProcessInfo.processInfo.environment["REHOST_FUZZ"] ?? ""
+let key = [UInt8](repeating: 7, count: 32)
+let operatorKey = try! AsymmetricKey.privateKey(.x25519, raw: [UInt8](repeating: 9, count: 32))
+
+/// Runs `body`; a RehostError is a refusal, anything else a finding.
+func refusalsOnly(_ body: () throws -> Void) {
+  do { try body() } catch is RehostError {} catch {
+    fatalError("\(target): a parser threw something other than RehostError: \(error)")
+  }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+  let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+  switch target {
+  case "header":
+    refusalsOnly {
+      let (header, length) = try ArchiveHeader.read(from: ArraySource(bytes))
+      precondition(header.encoded() == Array(bytes.prefix(length)), "a header that does not re-encode to its bytes")
+    }
+  case "chunks":
+    refusalsOnly {
+      let decryptor = try ChunkDecryptor(key: key, chunkSize: 4096, source: ArraySource(bytes), payloadOffset: 0)
+      var buffer = [UInt8](repeating: 0, count: 5000)
+      while try buffer.withUnsafeMutableBytes({ try decryptor.read(into: $0) }) > 0 {}
+    }
+  case "seal":
+    refusalsOnly {
+      let seal = try Seal.parse(bytes)
+      precondition(Array(seal.encoded().utf8) == bytes, "a seal that does not re-encode to its bytes")
+      try seal.validate()
+      _ = try SealFacts(fields: seal.statement)
+    }
+  case "manifest":
+    // A manifest line of any kind: entry, header, database record.
+    let line = String(decoding: bytes, as: UTF8.self)
+    if let entry = try? ManifestEntry.parse(line) { _ = entry.jsonLine(); _ = entry.differences(from: entry) }
+    _ = try? ManifestHeader.parse(bytes)
+    if let database = try? ManifestDatabase.parse(line) { _ = database.jsonLine() }
+    _ = ManifestDatabase.fileName(ArchivePath(bytes: bytes))
+    _ = TextEscape.escape(bytes)
+  case "tar":
+    // A plaintext tar stream, through the entry rules and the manifest comparison.
+    refusalsOnly { _ = try PlaintextCheck.run(ArraySource(bytes), entries: 1000, contentBytes: 1 << 20) }
+  case "policy":
+    refusalsOnly { _ = try TrustPolicy.parse(bytes, source: "fuzz.policy") }
+  case "inventory":
+    refusalsOnly { _ = try Inventory(text: bytes, file: "/fuzz/inventory.yaml") }
+  case "share":
+    refusalsOnly {
+      guard let text = String(validating: bytes, as: UTF8.self) else { return }
+      _ = try ShareFile.open(text, name: "fuzz.share", headerSHA256: String(repeating: "0", count: 64), keys: [operatorKey])
+    }
+  default:
+    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory or share")
+  }
+  return 0
+}
