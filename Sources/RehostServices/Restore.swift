@@ -96,7 +96,10 @@ public enum Restore {
       }
       if let files {
         try files.seal(facts: facts, manifest: manifest)
-        if try files.commit() { notes.append("the previous content of \(files.path) was replaced") }
+        if try files.commit() {
+          notes.append("the previous content of \(files.path) was replaced"
+            + (files.leftOver.map { "; some of it could not be deleted and is in \($0)" } ?? ""))
+        }
       } else if payload.totals.entries > payload.databases.reduce(0, { $0 + $1.files.count }) {
         notes.append("the archive's files were checked but not restored (no --to DIR)")
       }

@@ -26,6 +26,8 @@ final class RestoreTarget {
   private var stagingFD: Int32 = -1
   private var work = 0
   private(set) var handler: ExtractingHandler?
+  /// Where the replaced content stays when it could not all be deleted (immutable files).
+  private(set) var leftOver: String?
 
   init(path given: String, force: Bool, bagit: Bool, allowSpecial: Bool) throws {
     path = URL(fileURLWithPath: given).standardizedFileURL.path
@@ -102,12 +104,15 @@ final class RestoreTarget {
     guard moved == 0 else { throw SystemError.io("move the restored tree to", path) }
     fsync(parentFD)
     Interruption.shared.unregister(work)
+    self.staging = nil
     if state == .nonEmpty {
       // The old tree now sits at the staging name; a run killed while deleting it leaves
       // it as a dead run's staging directory, removed by the next restore.
-      DirectoryTools.removeTree(parentFD, Array(staging.utf8))
+      guard DirectoryTools.removeTree(parentFD, Array(staging.utf8)) else {
+        leftOver = parentPath + "/" + staging
+        return true
+      }
     }
-    self.staging = nil
     return state == .nonEmpty
   }
 

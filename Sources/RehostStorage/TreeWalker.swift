@@ -56,7 +56,8 @@ public final class TreeWalker {
     self.root = root
     self.excludes = excludes.map { Array($0.utf8) }
     let parentPath = root.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-    let parent = open(parentPath.isEmpty ? "/" : parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    // O_PATH: only the right to search the parent is needed, not to read it.
+    let parent = open(parentPath.isEmpty ? "/" : parentPath, rehost_o_path | O_DIRECTORY | O_CLOEXEC)
     guard parent >= 0 else { throw SystemError.io("read", parentPath) }
     stack = try DirectoryStack(root: parent)
     // The root is visited as the one child of its parent, under its archive name.
