@@ -3,14 +3,16 @@
 // rehost: sealed, encrypted snapshots of a certificate authority's data.
 //
 // Layering (each arrow is "may import"):
-//   RehostBase (errors, byte-stream protocols) and C shims (CArchive, CZstd, COpenSSL, CPosix)
+//   RehostBase (errors, byte-stream protocols, byte-exact paths) and C shims (CArchive, CZstd, COpenSSL, CPosix)
 //     -> RehostCrypto   (the only module that touches OpenSSL)
 //     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
-//     -> RehostStorage  (libarchive tar, libzstd streams, atomic files; no crypto)
+//     -> RehostStorage  (libarchive tar, libzstd streams, the tree walker and writer on directory
+//                        descriptors, atomic files, locks, interruption; no crypto)
 //     -> RehostMath     (GMP: batch GCD and the modulus checks of `rehost check`)
 //     -> RehostDatabases (SQLite backup API; pg_dump and mariadb-dump driven over pipes)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
 //     -> rehost         (thin command-line front end)
+//   RehostFuzz: libFuzzer targets for the parsers (make fuzz).
 import PackageDescription
 
 let package = Package(
@@ -52,7 +54,7 @@ let package = Package(
     .target(name: "RehostDatabases", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CSQLite"]),
     .target(
       name: "RehostServices",
-      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases", "CArchive", "CPosix",
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases",
         .product(name: "Yams", package: "Yams"),
       ]),
     .executableTarget(

@@ -1,4 +1,3 @@
-import CPosix
 import Foundation
 import RehostBase
 import RehostDatabases

@@ -1,4 +1,3 @@
-import CPosix
 import Foundation
 import RehostBase
 import RehostFormat
@@ -90,18 +89,12 @@ final class RestoreTarget {
   /// Moves the tree into place; true when it replaced earlier content (now deleted).
   func commit() throws -> Bool {
     guard let staging else { return false }
-    let moved: Int32 = staging.withCString { old in
-      name.withCString { new in
-        switch state {
-        case .absent: rehost_renameat2(parentFD, old, parentFD, new, rehost_rename_noreplace_flag)
-        // rename(2) atomically replaces an empty directory.
-        case .empty: renameat(parentFD, old, parentFD, new)
-        // One atomic swap: the target holds either the old tree or the new, never a mix.
-        case .nonEmpty: rehost_renameat2(parentFD, old, parentFD, new, rehost_rename_exchange_flag)
-        }
-      }
-    }
-    guard moved == 0 else { throw SystemError.io("move the restored tree to", path) }
+    // An absent target: a rename that fails if something appeared meanwhile; an empty
+    // one: rename(2) replaces an empty directory atomically; a non-empty one (--force):
+    // one atomic swap, so the target holds either the old tree or the new, never a mix.
+    let moved = DirectoryTools.rename(staging, to: name, in: parentFD,
+                                      state == .absent ? .noReplace : state == .empty ? .replaceEmpty : .exchange)
+    guard moved else { throw SystemError.io("move the restored tree to", path) }
     fsync(parentFD)
     Interruption.shared.unregister(work)
     self.staging = nil

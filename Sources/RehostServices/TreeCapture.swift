@@ -1,4 +1,3 @@
-import CPosix
 import Foundation
 import RehostBase
 import RehostCrypto
@@ -52,7 +51,7 @@ final class TreeCapture {
                 mtimeNanoseconds: st.st_mtim.tv_nsec, size: kind == .file ? Int64(st.st_size) : 0)
       if let target = walked.symlinkTarget { entry.symlinkTarget = target }
       if let first = walked.hardlinkTo { entry.hardlinkPath = first }
-      if kind == .chardev || kind == .blockdev { entry.device = (rehost_major(st.st_rdev), rehost_minor(st.st_rdev)) }
+      if kind == .chardev || kind == .blockdev { entry.device = walked.device }
       walked.xattrs.forEach(entry.addXattr)
       try tar.writeHeader(entry)
       var digest: String?

@@ -38,19 +38,8 @@ public final class ArchiveEntry {
   /// Empties the entry for reuse.
   public func clear() { archive_entry_clear(raw) }
 
-  /// The path, or nil when it is not valid UTF-8.
-  public var pathname: String? {
-    get { archive_entry_pathname(raw).flatMap { String(validatingCString: $0) } }
-    set { archive_entry_copy_pathname(raw, newValue) }
-  }
-
-  /// Hard link target (another entry's path), if this entry is a hard link.
-  public var hardlink: String? {
-    get { archive_entry_hardlink(raw).flatMap { String(validatingCString: $0) } }
-    set { archive_entry_copy_hardlink(raw, newValue) }
-  }
-
-  public var symlink: String? { archive_entry_symlink(raw).flatMap { String(validatingCString: $0) } }
+  /// The path for messages (escaped: names are bytes).
+  public var shownPath: String { path.map(\.description) ?? "?" }
 
   /// The path as the bytes the tar stream holds (nil when the entry has none).
   public var path: ArchivePath? {
@@ -120,9 +109,6 @@ public final class ArchiveEntry {
   /// Sparse regions the header declares (rehost never writes any).
   public var sparseRegionCount: Int { Int(archive_entry_sparse_count(raw)) }
 
-  /// Whether the header carries a size at all.
-  public var hasSize: Bool { archive_entry_size_is_set(raw) != 0 }
-
   /// Sets the metadata every entry carries.
   public func set(type: mode_t, permissions: UInt32, uid: UInt32, gid: UInt32, user: String, group: String,
                   mtimeSeconds: Int64, mtimeNanoseconds: Int, size: Int64) {
@@ -165,7 +151,6 @@ public final class ArchiveEntry {
   public var groupName: String { archive_entry_gname(raw).map { String(cString: $0) } ?? "" }
   public var mtimeSeconds: Int64 { Int64(archive_entry_mtime(raw)) }
   public var mtimeNanoseconds: Int { Int(archive_entry_mtime_nsec(raw)) }
-  public var linkCount: Int { Int(archive_entry_nlink(raw)) }
 
 }
 
@@ -180,16 +165,6 @@ extension ArchiveEntry {
     archive_entry_set_filetype(raw, UInt32(Glibc.S_IFREG))
     archive_entry_set_perm(raw, mode_t(permissions))
     archive_entry_set_size(raw, size)
-    archive_entry_set_mtime(raw, time_t(mtime), 0)
-  }
-}
-
-extension ArchiveEntry {
-  /// Makes this a symbolic link to `target`.
-  public func setSymlink(_ target: String, mtime: Int64) {
-    archive_entry_set_filetype(raw, UInt32(Glibc.S_IFLNK))
-    archive_entry_set_perm(raw, 0o777)
-    archive_entry_copy_symlink(raw, target)
     archive_entry_set_mtime(raw, time_t(mtime), 0)
   }
 }

@@ -60,6 +60,18 @@ public enum DirectoryTools {
     }
   }
 
+  public enum Rename { case noReplace, replaceEmpty, exchange }
+
+  /// Renames `old` to `new`, both in directory `dirfd`: failing if `new` exists, over an
+  /// empty directory, or swapping the two atomically (renameat2). False with errno set.
+  public static func rename(_ old: String, to new: String, in dirfd: Int32, _ mode: Rename) -> Bool {
+    switch mode {
+    case .noReplace: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_noreplace_flag) == 0
+    case .replaceEmpty: renameat(dirfd, old, dirfd, new) == 0
+    case .exchange: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_exchange_flag) == 0
+    }
+  }
+
   /// fsyncs directory `path` (so a rename or creation in it survives a crash).
   public static func sync(directory path: String) {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -35,7 +35,7 @@ public final class TarWriter {
   deinit { archive_write_free(archive) }
 
   public func writeHeader(_ entry: ArchiveEntry) throws {
-    try check(archive_write_header(archive, entry.raw), "write header for \(entry.pathname ?? "?")")
+    try check(archive_write_header(archive, entry.raw), "write header for \(entry.shownPath)")
   }
 
   public func writeData(_ bytes: UnsafeRawBufferPointer) throws {

@@ -20,6 +20,9 @@ public struct WalkedEntry {
   public let xattrs: [ExtendedAttribute]
   /// Regular files (not hard links): the open file, valid until the next call to `next()`.
   public let content: OpenFile?
+
+  /// Character and block devices: their numbers.
+  public var device: (major: UInt32, minor: UInt32) { (rehost_major(status.st_rdev), rehost_minor(status.st_rdev)) }
 }
 
 /// Walks a directory tree depth first, in byte order of names, relative to directory

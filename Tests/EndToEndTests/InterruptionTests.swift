@@ -50,12 +50,17 @@ import Testing
 
   let rehost = "'\(rehostBinary)'"
 
-  @Test func signalsAtRandomPointsUndoEverythingAndNeverCrash() throws {
-    let box = try Self.prepared()
+  /// The snapshot and restore the rounds interrupt, each with how long a whole run takes.
+  func timedCommands(_ box: Sandbox) throws -> (snapshot: String, snapshotTime: Double, restore: String, restoreTime: Double) {
     let snapshot = "\(rehost) snapshot src/ca --out new.rehost --recipient custodian.pub --sign operator.key"
     let restore = "\(rehost) restore ca.rehost --to out --identity custodian.key --trust operator.pub"
-    let snapshotTime = try seconds(box, snapshot + " && rm new.rehost new.rehost.seal")
-    let restoreTime = try seconds(box, restore + " && rm -rf out")
+    return (snapshot, try seconds(box, snapshot + " && rm new.rehost new.rehost.seal"),
+            restore, try seconds(box, restore + " && rm -rf out"))
+  }
+
+  @Test func signalsAtRandomPointsUndoEverythingAndNeverCrash() throws {
+    let box = try Self.prepared()
+    let (snapshot, snapshotTime, restore, restoreTime) = try timedCommands(box)
     for round in 0..<Self.rounds {
       let signal = ["INT", "TERM", "HUP"][round % 3]
       let expected: Int32 = ["INT": 130, "TERM": 143, "HUP": 129][signal]!
@@ -84,10 +89,7 @@ import Testing
 
   @Test func killsAtRandomPointsLeaveTheOldStateOrTheNewAndTheNextRunCleansUp() throws {
     let box = try Self.prepared()
-    let snapshot = "\(rehost) snapshot src/ca --out new.rehost --recipient custodian.pub --sign operator.key"
-    let restore = "\(rehost) restore ca.rehost --to out --identity custodian.key --trust operator.pub"
-    let snapshotTime = try seconds(box, snapshot + " && rm new.rehost new.rehost.seal")
-    let restoreTime = try seconds(box, restore + " && rm -rf out")
+    let (snapshot, snapshotTime, restore, restoreTime) = try timedCommands(box)
     for round in 0..<Self.rounds {
       _ = try interrupt(box, snapshot, signal: "KILL", after: Double.random(in: 0...snapshotTime * 1.1))
       let sealed = box.exists("new.rehost.seal")
