@@ -66,9 +66,9 @@ public enum DirectoryTools {
   /// empty directory, or swapping the two atomically (renameat2). False with errno set.
   public static func rename(_ old: String, to new: String, in dirfd: Int32, _ mode: Rename) -> Bool {
     switch mode {
-    case .noReplace: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_noreplace_flag) == 0
+    case .noReplace: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_noreplace_flag()) == 0
     case .replaceEmpty: renameat(dirfd, old, dirfd, new) == 0
-    case .exchange: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_exchange_flag) == 0
+    case .exchange: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_exchange_flag()) == 0
     }
   }
 

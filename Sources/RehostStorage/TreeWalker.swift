@@ -22,7 +22,7 @@ public struct WalkedEntry {
   public let content: OpenFile?
 
   /// Character and block devices: their numbers.
-  public var device: (major: UInt32, minor: UInt32) { (rehost_major(status.st_rdev), rehost_minor(status.st_rdev)) }
+  public var device: (major: UInt32, minor: UInt32) { (rehost_major(UInt64(status.st_rdev)), rehost_minor(UInt64(status.st_rdev))) }
 }
 
 /// Walks a directory tree depth first, in byte order of names, relative to directory
@@ -60,7 +60,7 @@ public final class TreeWalker {
     self.excludes = excludes.map { Array($0.utf8) }
     let parentPath = root.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     // O_PATH: only the right to search the parent is needed, not to read it.
-    let parent = open(parentPath.isEmpty ? "/" : parentPath, rehost_o_path | O_DIRECTORY | O_CLOEXEC)
+    let parent = open(parentPath.isEmpty ? "/" : parentPath, rehost_o_path() | O_DIRECTORY | O_CLOEXEC)
     guard parent >= 0 else { throw SystemError.io("read", parentPath) }
     stack = try DirectoryStack(root: parent)
     // The root is visited as the one child of its parent, under its archive name.
@@ -185,7 +185,7 @@ public final class TreeWalker {
   /// Immutable and append-only flags (chattr) are not archived: say so.
   private func noteInodeFlags(_ fd: Int32, _ shown: String) {
     var flags: Int32 = 0
-    if rehost_inode_flags(fd, &flags) == 0, flags & (rehost_flag_immutable | rehost_flag_append) != 0 {
+    if rehost_inode_flags(fd, &flags) == 0, flags & (rehost_flag_immutable() | rehost_flag_append()) != 0 {
       warnings.append("\(shown) is immutable or append-only (chattr); those flags are not archived")
     }
   }
@@ -193,22 +193,22 @@ public final class TreeWalker {
   /// Every extended attribute of an open file or directory (POSIX ACLs are the
   /// `system.posix_acl_access` and `system.posix_acl_default` attributes).
   static func xattrs(_ fd: Int32, _ shown: String) throws -> [ExtendedAttribute] {
-    var size = flistxattr(fd, nil, 0)
+    var size = rehost_flistxattr(fd, nil, 0)
     if size < 0 {
       if errno == ENOTSUP || errno == ENOSYS { return [] }
       throw RehostError(.failure, "cannot list the extended attributes of \(shown): \(String(cString: strerror(errno)))")
     }
     if size == 0 { return [] }
-    var list = [CChar](repeating: 0, count: size)
-    size = flistxattr(fd, &list, size)
+    var list = [CChar](repeating: 0, count: Int(size))
+    size = rehost_flistxattr(fd, &list, UInt(size))
     guard size >= 0 else { throw RehostError(.failure, "the extended attributes of \(shown) changed while read", hint: "run the snapshot again") }
     var out: [ExtendedAttribute] = []
-    for raw in list[0..<size].split(separator: 0) {
+    for raw in list[0..<Int(size)].split(separator: 0) {
       let name = raw.map { UInt8(bitPattern: $0) }
-      let length = name.withCString { fgetxattr(fd, $0, nil, 0) }
+      let length = Int(name.withCString { rehost_fgetxattr(fd, $0, nil, 0) })
       guard length >= 0 else { continue }  // removed meanwhile
       var value = [UInt8](repeating: 0, count: length)
-      let got = name.withCString { cname in value.withUnsafeMutableBytes { fgetxattr(fd, cname, $0.baseAddress, length) } }
+      let got = Int(name.withCString { cname in value.withUnsafeMutableBytes { rehost_fgetxattr(fd, cname, $0.baseAddress, UInt(length)) } })
       guard got >= 0 else { throw RehostError(.failure, "cannot read the extended attribute \(TextEscape.escape(name)) of \(shown)") }
       out.append(ExtendedAttribute(name: name, value: Array(value[0..<got])))
     }
@@ -236,7 +236,7 @@ public final class OpenFile: ByteSource {
     self.shown = shown
     // O_NONBLOCK: if a FIFO took the file's place, opening it must not wait.
     let flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC
-    var fd = name.withCString { openat(parent, $0, flags | rehost_o_noatime) }
+    var fd = name.withCString { openat(parent, $0, flags | rehost_o_noatime()) }
     if fd < 0 && errno == EPERM { fd = name.withCString { openat(parent, $0, flags) } }  // not the owner: atime it is
     guard fd >= 0 else {
       let error = SystemError.io("read", shown)

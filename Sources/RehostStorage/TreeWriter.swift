@@ -136,8 +136,8 @@ public final class TreeWriter {
       let result: Int32
       switch node {
       case .fifo: result = mkfifoat(parent, cname, 0o600)
-      case .characterDevice(let major, let minor): result = mknodat(parent, cname, S_IFCHR | 0o600, rehost_makedev(major, minor))
-      case .blockDevice(let major, let minor): result = mknodat(parent, cname, S_IFBLK | 0o600, rehost_makedev(major, minor))
+      case .characterDevice(let major, let minor): result = mknodat(parent, cname, S_IFCHR | 0o600, dev_t(rehost_makedev(major, minor)))
+      case .blockDevice(let major, let minor): result = mknodat(parent, cname, S_IFBLK | 0o600, dev_t(rehost_makedev(major, minor)))
       }
       guard result == 0 else { throw failure("create", path) }
       if restoreOwners, fchownat(parent, cname, metadata.uid, metadata.gid, AT_SYMLINK_NOFOLLOW) != 0 {
@@ -221,7 +221,7 @@ public final class TreeWriter {
       guard fchmod(fd, mode_t(metadata.permissions)) == 0 else { throw failure("set the mode of", path) }
     }
     for xattr in metadata.xattrs {
-      let result = xattr.name.withCString { name in xattr.value.withUnsafeBytes { fsetxattr(fd, name, $0.baseAddress, $0.count, 0) } }
+      let result = xattr.name.withCString { name in xattr.value.withUnsafeBytes { rehost_fsetxattr(fd, name, $0.baseAddress, UInt($0.count)) } }
       if result != 0 {
         problems.append("\(path): extended attribute \(TextEscape.escape(xattr.name)) not restored (\(String(cString: strerror(errno))))")
       }
