@@ -8,8 +8,7 @@ import RehostStorage
 /// it (`.NAME.rehost-staging-<pid>-<random>`) receives the tree, which replaces the
 /// target in one rename once everything checked out. Staging directories found beside
 /// the target are removed first: holding the lock, this run knows that whoever made
-/// them is dead. (The staging directory itself is not locked: a lock on a directory
-/// makes every file created in it ten times slower on Linux 6, lease checks.)
+/// them is dead, so the staging directory needs no lock of its own.
 final class RestoreTarget {
   static let stagingMarker = ".rehost-staging-"
 
