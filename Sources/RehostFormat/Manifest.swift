@@ -222,22 +222,7 @@ enum JSON {
     return "\"\(key)_b64\":\"" + Base64.encode(bytes) + "\""
   }
 
-  static func string(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-        out += String(format: "\\u%04x", scalar.value)
-      default: out.unicodeScalars.append(scalar)
-      }
-    }
-    return out + "\""
-  }
+  static func string(_ s: String) -> String { JSONText.string(s) }
 }
 
 /// A database captured in the snapshot (one manifest line, after the entries and before

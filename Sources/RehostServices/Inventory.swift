@@ -47,7 +47,7 @@ public struct Inventory: Sendable {
     func absolute(_ path: String) -> String {
       path.hasPrefix("/") ? path : URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.path
     }
-    let reader = InventoryReader(file: file)
+    let reader = YAMLReader(file: file, label: "inventory \(file)", help: "see manifests/README.md for the inventory format")
     let top = try reader.mapping(try reader.root(text), "the inventory", keys: ["inventory", "label", "sources", "exclude", "required"])
     guard let version = top["inventory"].flatMap({ $0.int }), version == Inventory.version else {
       throw reader.error(top["inventory"], "the first key must be `inventory: \(Inventory.version)` (the schema version)")
@@ -145,52 +145,5 @@ public struct Inventory: Sendable {
     defer { globfree(&result) }
     guard glob(pattern, 0, nil, &result) == 0 else { return [] }
     return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }
-  }
-}
-
-/// Reads YAML nodes with errors that name the file and line.
-private struct InventoryReader {
-  let file: String
-
-  func root(_ text: String) throws -> Node {
-    do {
-      guard let node = try Yams.compose(yaml: text) else { throw error(nil, "it is empty") }
-      return node
-    } catch let error as RehostError {
-      throw error
-    } catch {
-      throw RehostError(.usage, "\(file) is not valid YAML: \(error)", hint: "see manifests/README.md for the inventory format")
-    }
-  }
-
-  func error(_ node: Node?, _ what: String) -> RehostError {
-    let at = node?.mark.map { ":\($0.line)" } ?? ""
-    return RehostError(.usage, "inventory \(file)\(at): \(what)", hint: "see manifests/README.md for the inventory format")
-  }
-
-  func mapping(_ node: Node, _ what: String, keys: Set<String>) throws -> [String: Node] {
-    guard let mapping = node.mapping else { throw error(node, "\(what) must be a mapping (key: value)") }
-    var out: [String: Node] = [:]
-    for (key, value) in mapping {
-      guard let name = key.string, keys.contains(name) else {
-        throw error(key, "unknown key `\(key.string ?? "?")` in \(what) (known: \(keys.sorted().joined(separator: ", ")))")
-      }
-      out[name] = value
-    }
-    return out
-  }
-
-  func sequence(_ node: Node, _ what: String) throws -> [Node] {
-    guard let sequence = node.sequence else { throw error(node, "`\(what)` must be a list") }
-    return Array(sequence)
-  }
-
-  func string(_ node: Node, _ what: String) throws -> String {
-    guard case .scalar = node, let value = node.string, !value.isEmpty else { throw error(node, "`\(what)` must be a non-empty string") }
-    return value
-  }
-
-  func strings(_ node: Node, _ what: String) throws -> [String] {
-    try sequence(node, what).map { try string($0, what) }
   }
 }

@@ -1,0 +1,72 @@
+import RehostBase
+import Yams
+
+/// Reads YAML nodes strictly (inventories, runbooks): every error names the file and
+/// line, unknown keys are errors, and a key given twice is an error.
+public struct YAMLReader: Sendable {
+  public let file: String
+  /// How messages name the file: "inventory /etc/rehost/ca.yaml".
+  public let label: String
+  /// Where to read about the format.
+  public let help: String
+
+  public init(file: String, label: String, help: String) {
+    self.file = file
+    self.label = label
+    self.help = help
+  }
+
+  public func root(_ text: String) throws -> Node {
+    do {
+      guard let node = try Yams.compose(yaml: text) else { throw error(nil, "it is empty") }
+      return node
+    } catch let error as RehostError {
+      throw error
+    } catch {
+      throw RehostError(.usage, "\(label) is not valid YAML: \(error)", hint: help)
+    }
+  }
+
+  public func error(_ node: Node?, _ what: String) -> RehostError {
+    RehostError(.usage, "\(label)\(node?.mark.map { ":\($0.line)" } ?? ""): \(what)", hint: help)
+  }
+
+  /// A mapping whose keys are all among `keys`, each once.
+  public func mapping(_ node: Node, _ what: String, keys: Set<String>) throws -> [String: Node] {
+    guard let mapping = node.mapping else { throw error(node, "\(what) must be a mapping (key: value)") }
+    var out: [String: Node] = [:]
+    for (key, value) in mapping {
+      guard let name = key.string, keys.contains(name) else {
+        throw error(key, "unknown key `\(key.string ?? "?")` in \(what) (known: \(keys.sorted().joined(separator: ", ")))")
+      }
+      guard out.updateValue(value, forKey: name) == nil else { throw error(key, "`\(name)` is given twice in \(what)") }
+    }
+    return out
+  }
+
+  public func sequence(_ node: Node, _ what: String) throws -> [Node] {
+    guard let sequence = node.sequence else { throw error(node, "`\(what)` must be a list") }
+    return Array(sequence)
+  }
+
+  public func string(_ node: Node, _ what: String) throws -> String {
+    guard case .scalar = node, let value = node.string, !value.isEmpty else { throw error(node, "`\(what)` must be a non-empty string") }
+    return value
+  }
+
+  public func strings(_ node: Node, _ what: String) throws -> [String] {
+    try sequence(node, what).map { try string($0, what) }
+  }
+
+  public func bool(_ node: Node, _ what: String) throws -> Bool {
+    guard case .scalar = node, let value = node.bool else { throw error(node, "`\(what)` is true or false") }
+    return value
+  }
+
+  public func int(_ node: Node, _ what: String, in range: ClosedRange<Int>) throws -> Int {
+    guard case .scalar = node, let value = node.int, range.contains(value) else {
+      throw error(node, "`\(what)` must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return value
+  }
+}
