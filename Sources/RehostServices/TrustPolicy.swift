@@ -31,7 +31,7 @@ public struct TrustPolicy: Sendable {
     public let roles: [String]
     public let person: String
 
-    func allows(_ role: String) -> Bool { roles.contains("*") || roles.contains(role) }
+    public func allows(_ role: String) -> Bool { roles.contains("*") || roles.contains(role) }
   }
 
   public enum Requirement: Sendable, Equatable {

@@ -28,6 +28,7 @@ public final class Subprocess {
 
   public let program: String
   public let pid: pid_t
+  private let processGroup: Bool
   private var stdinFD: Int32 = -1
   private var stdoutFD: Int32 = -1
   private let stderrFD: Int32
@@ -36,9 +37,12 @@ public final class Subprocess {
 
   /// Starts `program` (looked up in PATH) with `arguments`.
   /// - Parameter environment: variables added to (or replacing) rehost's own.
+  /// - Parameter processGroup: start it in a process group of its own, so that stopping it
+  ///   stops everything it started (a runbook's shell command and its children).
   public init(_ program: String, _ arguments: [String], environment: [String: String] = [:],
-              stdin: Stream = .null, stdout: Stream = .pipe) throws {
+              stdin: Stream = .null, stdout: Stream = .pipe, processGroup: Bool = false) throws {
     self.program = program
+    self.processGroup = processGroup
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -64,7 +68,12 @@ public final class Subprocess {
     sigfillset(&allSignals)
     posix_spawnattr_setsigmask(&attributes, &noSignals)
     posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+    if processGroup {
+      posix_spawnattr_setpgroup(&attributes, 0)
+      flags |= POSIX_SPAWN_SETPGROUP
+    }
+    posix_spawnattr_setflags(&attributes, Int16(flags))
 
     var env = ProcessInfo.processInfo.environment
     for (key, value) in environment { env[key] = value }
@@ -90,12 +99,13 @@ public final class Subprocess {
     stdinFD = inPipe[1]
     stdoutFD = outPipe[0]
     // An interrupted run stops its helpers at once, so nothing waits on them.
-    cleanup = Interruption.shared.register(wake: { kill(spawnedPID, SIGKILL) })
+    let target = processGroup ? -child : child
+    cleanup = Interruption.shared.register(wake: { kill(target, SIGKILL) })
   }
 
   deinit {
     if termination == nil {
-      kill(pid, SIGKILL)
+      kill(processGroup ? -pid : pid, SIGKILL)
       _ = try? wait()
     }
     closeInput()
@@ -158,9 +168,14 @@ public final class Subprocess {
     return result
   }
 
+  /// Sends `signal` to the program (to its whole process group when it has one).
+  public func send(_ signal: Int32) {
+    if termination == nil { kill(processGroup ? -pid : pid, signal) }
+  }
+
   /// Kills the program (if still running) and reaps it.
   public func terminate() {
-    if termination == nil { kill(pid, SIGKILL) }
+    if termination == nil { kill(processGroup ? -pid : pid, SIGKILL) }
     _ = try? wait()
   }
 
