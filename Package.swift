@@ -11,6 +11,7 @@
 //     -> RehostMath     (GMP: batch GCD and the modulus checks of `rehost check`)
 //     -> RehostDatabases (SQLite backup API; pg_dump and mariadb-dump driven over pipes)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
+//     -> RehostRunbooks (runbook files, runs, journals, reports)
 //     -> rehost         (thin command-line front end)
 //   RehostFuzz: libFuzzer targets for the parsers (make fuzz).
 import PackageDescription
@@ -58,10 +59,16 @@ let package = Package(
       dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostMath", "RehostDatabases",
         .product(name: "Yams", package: "Yams"),
       ]),
+    // Runbooks: documented procedures executed step by step, journalled and witnessed.
+    .target(
+      name: "RehostRunbooks",
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostServices",
+        .product(name: "Yams", package: "Yams"),
+      ]),
     .executableTarget(
       name: "rehost",
       dependencies: [
-        "RehostServices", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
+        "RehostServices", "RehostRunbooks", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

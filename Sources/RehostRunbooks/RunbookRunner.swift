@@ -1,0 +1,385 @@
+import Foundation
+import RehostBase
+import RehostCrypto
+import RehostFormat
+import RehostServices
+import RehostStorage
+
+/// Everything a run is given.
+public struct RunOptions {
+  public var runbook: String
+  public var journal: String
+  /// The operator's name, as they want it in the journal.
+  public var operatorName: String
+  /// The operator's key: it signs every line of the journal.
+  public var signer: PrivateIdentity
+  /// `--param NAME=VALUE`, over the runbook's defaults.
+  public var params: [String: String] = [:]
+  /// Where commands run and relative paths are taken from (journalled; a resumed run
+  /// uses the journalled one).
+  public var workdir: String
+  /// Continue a run whose runbook has changed since it began, for this reason (journalled).
+  public var acceptChangedRunbook: String?
+
+  public init(runbook: String, journal: String, operatorName: String, signer: PrivateIdentity, workdir: String) {
+    self.runbook = runbook
+    self.journal = journal
+    self.operatorName = operatorName
+    self.signer = signer
+    self.workdir = workdir
+  }
+}
+
+/// Values and policy a run resolves from a runbook.
+public enum RunbookContext {
+  /// The role the policy must give the key that runs a runbook (it signs the journal).
+  public static let operatorRole = "operator"
+
+  /// The params a run uses: the runbook's defaults, overridden by those given.
+  public static func params(_ runbook: Runbook, given: [String: String]) throws -> [(String, String)] {
+    for name in given.keys where !runbook.params.contains(where: { $0.name == name }) {
+      throw RehostError(.usage, "the runbook has no param `\(name)`", hint: "its params: \(runbook.params.map(\.name).joined(separator: ", "))")
+    }
+    return try runbook.params.map { param in
+      guard let value = given[param.name] ?? param.defaultValue else {
+        throw RehostError(.usage, "param `\(param.name)` has no default: give --param \(param.name)=VALUE")
+      }
+      return (param.name, value)
+    }
+  }
+
+  /// The policy file a run uses (params filled in; relative to the working directory).
+  public static func policyPath(_ runbook: Runbook, params given: [String: String], workdir: String? = nil) throws -> String {
+    let values = Dictionary(try params(runbook, given: given), uniquingKeysWith: { a, _ in a })
+    let path = try Placeholders.fill(runbook.policy, quote: false) { values[$0] }
+    if path.hasPrefix("/") { return path }
+    return (workdir ?? FileManager.default.currentDirectoryPath) + "/" + path
+  }
+}
+
+/// Executes a runbook step by step, journalling every event before the next action, and
+/// resumes a run from its journal (docs/RUNBOOK.md, "Running").
+public final class RunbookRunner {
+  let options: RunOptions
+  let prompter: RunbookPrompter
+  private var journal: JournalFile!
+  private var signer: AsymmetricKey!
+  private var policy: TrustPolicy!
+  private var runbook: Runbook!
+  private var workdir = ""
+  private var runbookSHA = ""
+  private var params: [(String, String)] = []
+  // Where the run stands, kept as lines are appended.
+  private var values: [(String, String)] = []
+  private var finished = Set<String>()
+  private var witnessed: [String: [String]] = [:]  // step -> people
+  /// Command steps a stopped run left started: the seq of their `started` line.
+  private var interrupted: [String: Int] = [:]
+
+  public init(_ options: RunOptions, prompter: RunbookPrompter) {
+    self.options = options
+    self.prompter = prompter
+  }
+
+  /// Runs until the runbook is done (returns the verified journal), or throws where it
+  /// stopped: the journal then says where, and running again continues there.
+  public func run() throws -> JournalState {
+    let directory = options.journal
+    if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw SystemError.io("create the journal directory", directory) }
+    let lock = try LockFile(path: directory + "/.lock", purpose: "running \(options.runbook) into \(directory)")
+    defer { lock.release() }
+    let work = Interruption.shared.register()
+    defer { Interruption.shared.unregister(work) }
+
+    runbook = try RunbookReader.load(options.runbook, params: options.params, checkingPolicy: false)
+    guard let key = options.signer.signing else { throw RehostError(.key, "\(options.signer.path) has no Ed25519 signing key") }
+    signer = key
+    let existing = try existingJournal(directory)
+    workdir = existing?.workdir ?? options.workdir
+    if let existing {
+      // A resumed run keeps the params it began with.
+      for (name, value) in options.params where existing.params.first(where: { $0.0 == name })?.1 != value {
+        throw RehostError(.usage, "this run began with \(name)=\(existing.params.first { $0.0 == name }?.1 ?? "its default"); a resumed run keeps its params",
+                          hint: "leave --param \(name) out, or begin a new run in another journal directory")
+      }
+      params = existing.params
+    } else {
+      params = try RunbookContext.params(runbook, given: options.params)
+    }
+    policy = try TrustPolicy.load(try RunbookContext.policyPath(runbook, params: Dictionary(params, uniquingKeysWith: { a, _ in a }), workdir: workdir))
+    guard policy.keys.contains(where: { $0.key.fingerprint() == key.fingerprint() && $0.allows(RunbookContext.operatorRole) }) else {
+      throw RehostError(.policy, "\(options.signer.path) is not trusted by \(policy.source) as \(RunbookContext.operatorRole): it may not run this runbook",
+                        hint: "add `trust KEY.pub as operator` to the policy, or run with an operator's key")
+    }
+    try open(directory, existing: existing)
+    do {
+      try execute()
+    } catch let error as RehostError where error.kind == .interrupted {
+      throw RehostError(.interrupted, "\(error.message.components(separatedBy: ";").first ?? error.message); the journal is consistent",
+                        hint: "run the same `rehost runbook run` again to continue where it stopped")
+    }
+    return try JournalVerifier.verify(directory: directory, policy: policy, runbook: runbook)
+  }
+
+  /// Reads and verifies an existing journal; a last line cut short by a crash is dropped
+  /// (and the fact journalled once the run continues).
+  private var droppedTail: [UInt8]?
+
+  private func existingJournal(_ directory: String) throws -> JournalState? {
+    let path = directory + "/" + JournalFile.name
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    var bytes = try InputFile.read(path, what: "journal", limit: 1 << 30)
+    if bytes.isEmpty { return nil }
+    if bytes.last != 0x0a {
+      let end = (bytes.lastIndex(of: 0x0a) ?? -1) + 1
+      droppedTail = Array(bytes[end...])
+      bytes.removeSubrange(end...)
+      guard truncate(path, off_t(end)) == 0 else { throw SystemError.io("repair the journal", path) }
+      if bytes.isEmpty { return nil }
+    }
+    // The policy is the one the run began with: its path is in the first line.
+    guard let first = bytes.split(separator: 0x0a).first.flatMap({ JournalEntry.parse(Array($0)) }), first.event == .begin,
+          let policyPath = first.field("policy")?.string else {
+      throw RehostError(.corrupt, "journal \(path):1: not the beginning of a run", hint: "give a journal directory of its own to a new run")
+    }
+    let policy = try TrustPolicy.load(policyPath)
+    let sameRunbook = first.field("runbook")?.string == runbook.sha256
+    return try JournalVerifier.verify(bytes, path: path, policy: policy, runbook: sameRunbook ? runbook : nil)
+  }
+
+  private func open(_ directory: String, existing: JournalState?) throws {
+    journal = try JournalFile(directory: directory, head: existing?.head ?? "", nextSeq: existing?.entries.count ?? 0)
+    if let existing {
+      values = existing.values
+      finished = existing.finished
+      witnessed = existing.witnesses.mapValues { $0.map(\.person) }
+      for step in runbook.steps { interrupted[step.id] = existing.interruptedCommand(step.id)?.seq }
+      runbookSHA = existing.runbookSHA256
+      try append(.resumed, fields: [("as", .string(options.operatorName)), ("runbook", .string(runbook.sha256))])
+      if let tail = droppedTail {
+        try append(.exception, fields: [("kind", .string("partial-line-dropped")), ("bytes", .int(Int64(tail.count))),
+                                        ("sha256", .string(Hex.encode(SHA256.hash(tail)))),
+                                        ("reason", .string("the journal's last line was cut short (the run died while writing it); dropped"))])
+      }
+      if runbookSHA != runbook.sha256 {
+        guard let reason = options.acceptChangedRunbook else {
+          throw RehostError(.refused, "\(options.runbook) has changed since this run began (SHA-256 \(runbook.sha256.prefix(16))…, the journal has \(runbookSHA.prefix(16))…)",
+                            hint: "use the runbook the run began with, or continue with --accept-changed-runbook REASON (journalled as an exception)")
+        }
+        try append(.exception, fields: [("kind", .string("runbook-changed")), ("runbook", .string(runbook.sha256)), ("reason", .string(reason))])
+        runbookSHA = runbook.sha256
+      }
+      prompter.show("Resuming \(runbook.title): \(finished.count) of \(runbook.steps.count) steps done.")
+    } else {
+      runbookSHA = runbook.sha256
+      let policyPath = policy.source
+      let policySHA = Hex.encode(SHA256.hash(try InputFile.read(policyPath, what: "policy file", limit: TrustPolicy.maxBytes)))
+      try append(.begin, fields: [
+        ("runbook", .string(runbook.sha256)), ("title", .string(runbook.title)), ("file", .string(options.runbook)),
+        ("policy", .string(policyPath)), ("policy_sha256", .string(policySHA)), ("workdir", .string(workdir)),
+        ("as", .string(options.operatorName)), ("params", .object(params)),
+      ])
+      prompter.show("Beginning \(runbook.title): \(runbook.steps.count) steps in \(runbook.phases.count) phases. Journal: \(options.journal)")
+    }
+  }
+
+  @discardableResult
+  private func append(_ event: JournalEntry.Event, step: String? = nil, fields: [(String, JournalValue)] = []) throws -> JournalEntry {
+    try journal.append(event, step: step, fields, signer: signer)
+  }
+
+  private func lookup(_ name: String) -> String? {
+    if let param = params.first(where: { $0.0 == name }) { return param.1 }
+    return values.last { $0.0 == name }?.1
+  }
+
+  private func execute() throws {
+    let steps = runbook.steps
+    var shownPhase = -1
+    for (index, step) in steps.enumerated() where !finished.contains(step.id) {
+      try Interruption.shared.check()
+      let (phaseIndex, phase) = runbook.phase(of: step.id)!
+      let view = StepView(step: step, phase: phase.title, phaseNumber: phaseIndex + 1, phaseCount: runbook.phases.count,
+                          number: index + 1, count: steps.count, done: finished.count,
+                          text: (try? Placeholders.fill(step.text, quote: false, lookup: lookup)) ?? step.text)
+      if phaseIndex != shownPhase {
+        prompter.show("\n== Phase \(phaseIndex + 1) of \(runbook.phases.count): \(phase.title)")
+        shownPhase = phaseIndex
+      }
+      let text = view.text.trimmingCharacters(in: .newlines)
+      prompter.show("\n-- Step \(index + 1) of \(steps.count) (\(finished.count) done): \(step.title)  [\(step.kindName)]"
+                      + (text.isEmpty ? "" : "\n" + text.split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n")))
+      switch step.kind {
+      case .instruction: try runInstruction(view)
+      case .record(let record): try runRecord(view, record)
+      case .command(let command): try runCommand(view, command, check: false)
+      case .check(let command): try runCommand(view, command, check: true)
+      case .witness(let witness): try runWitness(view, witness)
+      }
+      finished.insert(step.id)
+    }
+    try append(.end, fields: [("steps", .int(Int64(steps.count)))])
+    prompter.show("\nDone: \(runbook.title), all \(steps.count) steps. Journal: \(options.journal)")
+  }
+
+  private func finish(_ step: Runbook.Step, skipped reason: String? = nil) throws {
+    if let reason {
+      guard !reason.isEmpty else { throw RehostError(.usage, "skipping step `\(step.id)` needs a reason") }
+      try append(.exception, step: step.id, fields: [("kind", .string("skipped")), ("reason", .string(reason))])
+      prompter.show("   skipped (an exception in the journal): \(reason)")
+    }
+    try append(.finished, step: step.id, fields: [("outcome", .string(reason == nil ? "done" : "skipped"))])
+  }
+
+  private func runInstruction(_ view: StepView) throws {
+    switch try prompter.confirm(view) {
+    case .answer:
+      try append(.confirmed, step: view.step.id)
+      try finish(view.step)
+    case .skip(let reason): try finish(view.step, skipped: reason)
+    }
+  }
+
+  private func runRecord(_ view: StepView, _ record: Runbook.Record) throws {
+    let prompt = (try? Placeholders.fill(record.prompt, quote: false, lookup: lookup)) ?? record.prompt
+    var problem: String?
+    while true {
+      switch try prompter.value(view, prompt: prompt, problem: problem) {
+      case .skip(let reason): return try finish(view.step, skipped: reason)
+      case .answer(let value):
+        if value.isEmpty || value.contains("\n") { problem = "a value is one line of text"; continue }
+        if let pattern = record.pattern, !Self.matches(value, whole: pattern) { problem = "`\(value)` does not match \(pattern)"; continue }
+        var fields: [(String, JournalValue)] = [("value", .string(value))]
+        if let reference = record.equals {
+          let expected = lookup(reference.description)
+          fields.append(("matches", .bool(value == expected)))
+          guard value == expected else {
+            try append(.value, step: view.step.id, fields: fields)
+            throw RehostError(.policy, "step `\(view.step.id)`: \(value) differs from \(reference), recorded as \(expected ?? "nothing")",
+                              hint: "stop and investigate before going on (the mismatch is in the journal); run again to record the value anew")
+          }
+        }
+        try append(.value, step: view.step.id, fields: fields)
+        values.append(("\(view.step.id).value", value))
+        prompter.show("   recorded: \(value)" + (record.equals.map { " (equals \($0))" } ?? ""))
+        return try finish(view.step)
+      }
+    }
+  }
+
+  private func runCommand(_ view: StepView, _ command: Runbook.Command, check: Bool) throws {
+    let step = view.step
+    if let seq = interrupted[step.id] {
+      try CommandStep.refuseIfStillRunning(pidFile: options.journal + "/" + Self.outputName(seq, step.id) + ".pid", step: step.id)
+    }
+    if interrupted[step.id] != nil && !command.idempotent {
+      switch try prompter.interruptedCommand(view) {
+      case .retry:
+        try append(.exception, step: step.id, fields: [("kind", .string("rerun-after-interruption")),
+                                                        ("reason", .string("\(options.operatorName) chose to run the interrupted command again"))])
+      case .accept(let reason):
+        guard !reason.isEmpty else { throw RehostError(.usage, "marking step `\(step.id)` done without running it needs a reason") }
+        try append(.exception, step: step.id, fields: [("kind", .string("marked-done")), ("reason", .string(reason))])
+        prompter.show("   marked done without running it again (an exception in the journal): \(reason)")
+        try append(.finished, step: step.id, fields: [("outcome", .string("done"))])
+        return
+      case .skip(let reason): return try finish(step, skipped: reason)
+      }
+    }
+    while true {
+      let text = try Placeholders.fill(command.run, quote: true, lookup: lookup)
+      let started = try append(.started, step: step.id, fields: [("command", .string(text))])
+      let outputName = Self.outputName(started.seq, step.id)
+      mkdir(options.journal + "/output", 0o700)
+      prompter.show("$ \(text)")
+      let outcome = try CommandStep(
+        command: text, workdir: workdir, outputPath: options.journal + "/" + outputName, timeout: command.timeout,
+        captures: command.captures, environment: ["REHOST_RUNBOOK_STEP": step.id, "REHOST_RUNBOOK_JOURNAL": options.journal],
+        binDirectory: options.journal + "/.bin"
+      ).run(show: prompter.output)
+      var fields: [(String, JournalValue)] = [("status", .int(Int64(outcome.status)))]
+      if outcome.timedOut { fields.append(("timed_out", .bool(true))) }
+      fields += [("output", .string(outputName)), ("output_sha256", .string(outcome.outputSHA256)), ("bytes", .int(outcome.bytes)),
+                 ("values", .object(outcome.captured))]
+      try append(.output, step: step.id, fields: fields)
+      values += outcome.captured.map { ("\(step.id).\($0.0)", $0.1) }
+      let why = outcome.timedOut ? "ran out of its \(Int(command.timeout ?? 0)) s"
+        : outcome.status != command.expect ? "exited with \(outcome.status), not \(command.expect)"
+        : outcome.missing.isEmpty ? nil : "did not print what \(outcome.missing.joined(separator: ", ")) captures"
+      guard let why else { return try finish(step) }
+      guard check else {
+        throw RehostError(.failure, "step `\(step.id)` failed: the command \(why) (output: \(options.journal)/\(outputName))",
+                          hint: "fix the cause and run the same command again: the run continues with this step")
+      }
+      prompter.show("!! check `\(step.id)` failed: the command \(why)")
+      switch try prompter.failedCheck(view, status: outcome.status) {
+      case .retry: continue
+      case .accept(let reason):
+        guard !reason.isEmpty else { throw RehostError(.usage, "accepting a failed check needs a reason") }
+        try append(.exception, step: step.id, fields: [("kind", .string("check-failed-accepted")), ("reason", .string(reason))])
+        prompter.show("   failure accepted (an exception in the journal): \(reason)")
+        try append(.finished, step: step.id, fields: [("outcome", .string("accepted"))])
+        return
+      case .skip(let reason): return try finish(step, skipped: reason)
+      }
+    }
+  }
+
+  private func runWitness(_ view: StepView, _ witness: Runbook.Witness) throws {
+    let step = view.step
+    var problem: String?
+    while witnessed[step.id, default: []].count < witness.people {
+      switch try prompter.witness(view, number: witnessed[step.id, default: []].count + 1, of: witness.people, problem: problem) {
+      case .skip(let reason): return try finish(step, skipped: reason)
+      case .answer(let answer):
+        let key: AsymmetricKey
+        do {
+          let passphrase: [UInt8]? = try KeyFiles.isEncrypted(answer.path)
+            ? try answer.passphraseFile.map { try Self.passphrase(file: $0) } ?? prompter.passphrase(for: answer) : nil
+          guard let signing = try KeyFiles.readPrivate(answer.path, passphrase: passphrase).signing else {
+            problem = "\(answer.path) has no Ed25519 signing key"
+            continue
+          }
+          key = signing
+        } catch let error as RehostError where error.kind == .key || error.kind == .usage {
+          problem = error.message
+          continue
+        }
+        guard let trusted = policy.keys.first(where: { $0.key.fingerprint() == key.fingerprint() }),
+              let role = witness.roles.first(where: trusted.allows) else {
+          problem = "the key \(answer.path) (\(key.fingerprint().prefix(16))…) is not trusted by \(policy.source) as \(witness.roles.joined(separator: " or "))"
+          continue
+        }
+        guard !witnessed[step.id, default: []].contains(trusted.person) else {
+          problem = "\(trusted.path) has already signed this step: each witness is another person"
+          continue
+        }
+        let statement = WitnessStatement(runbook: runbookSHA, step: step.id, journalHead: journal.head, role: role,
+                                         key: key.fingerprint(), time: Timestamp.now(), values: values)
+        let signature = try key.sign(Array(statement.text.utf8))
+        try append(.witnessed, step: step.id, fields: [
+          ("role", .string(role)), ("witness", .string(key.fingerprint())), ("witness_key", .string(Base64.encode(key.publicKeyDER()))),
+          ("statement", .string(Base64.encode(Array(statement.text.utf8)))), ("witness_sig", .string(Base64.encode(signature))),
+        ])
+        witnessed[step.id, default: []].append(trusted.person)
+        prompter.show("   witnessed by \(trusted.path) as \(role)")
+        problem = nil
+      }
+    }
+    try finish(step)
+  }
+
+  static func outputName(_ seq: Int, _ step: String) -> String { "output/\(seq)-\(step).log" }
+
+  static func matches(_ value: String, whole pattern: String) -> Bool {
+    guard let regex = try? NSRegularExpression(pattern: "^(?:" + pattern + ")$") else { return false }
+    return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
+  }
+
+  static func passphrase(file: String) throws -> [UInt8] {
+    var bytes = try InputFile.read(file, what: "passphrase file", limit: 64 * 1024, allowPipe: true)
+    if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
+    if bytes.last == 0x0d { bytes.removeLast() }
+    return bytes
+  }
+}
