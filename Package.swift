@@ -72,7 +72,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    .executableTarget(name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices"]),
+    .executableTarget(name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices", "RehostRunbooks"]),
 
     .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
     .testTarget(name: "RehostMathTests", dependencies: ["RehostMath"]),
@@ -81,6 +81,7 @@ let package = Package(
       name: "RehostServicesTests",
       dependencies: ["RehostServices", "RehostFormat", "RehostStorage", "RehostCrypto", "RehostBase"]),
     .testTarget(name: "RehostDatabasesTests", dependencies: ["RehostDatabases", "RehostFormat", "RehostBase"]),
+    .testTarget(name: "RehostRunbooksTests", dependencies: ["RehostRunbooks", "RehostServices", "RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(name: "EndToEndTests", dependencies: ["RehostFormat"], exclude: ["Scripts"]),
   ]
 )

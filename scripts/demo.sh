@@ -88,7 +88,7 @@ step "7. The auditor: the journal verified (no secret needed), one line checked 
 run "$rehost" runbook verify move-journal
 sed -n '/<!-- journal-procedure:begin -->/,/<!-- journal-procedure:end -->/p' "$repo/docs/RUNBOOK.md" \
   | grep -v -e '^<!--' -e '^```' > journal-procedure.sh
-witness_line=$(grep -n '"event":"witnessed"' move-journal/journal.jsonl | head -1 | cut -d: -f1)
+witness_line=$(grep -n -m1 '"event":"witnessed"' move-journal/journal.jsonl | cut -d: -f1)
 run env JOURNAL=move-journal/journal.jsonl N="$witness_line" bash -e journal-procedure.sh
 run "$rehost" runbook report move-journal --format html --out move-report.html
 run "$rehost" runbook status move-journal

@@ -4,13 +4,14 @@
 //   REHOST_FUZZ=seal .build-fuzz/release/rehost-fuzz CORPUS_DIR
 //
 // REHOST_FUZZ names the parser: header, chunks, seal, manifest, tar, policy, inventory,
-// share. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
+// share, runbook, journal. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
 // in Tests/Fuzz/corpus. A parser may throw RehostError (that is a refusal); anything
 // else (a crash, a trap, another error type, a hang) is a finding.
 import Foundation
 import RehostBase
 import RehostCrypto
 import RehostFormat
+import RehostRunbooks
 import RehostServices
 
 /// Bytes as a ByteSource, in reads of uneven sizes (so framing across reads is exercised too).
@@ -30,6 +31,34 @@ final class ArraySource: ByteSource {
 let target = ProcessInfo.processInfo.environment["REHOST_FUZZ"] ?? ""
 let key = [UInt8](repeating: 7, count: 32)
 let operatorKey = try! AsymmetricKey.privateKey(.x25519, raw: [UInt8](repeating: 9, count: 32))
+
+let journalPolicy: TrustPolicy = {
+  let operatorSigner = try! AsymmetricKey.privateKey(.ed25519, raw: [UInt8](repeating: 1, count: 32))
+  let witness = try! AsymmetricKey.privateKey(.ed25519, raw: [UInt8](repeating: 2, count: 32))
+  return TrustPolicy(keys: [TrustPolicy.TrustedKey(key: operatorSigner, path: "operator.pub", roles: ["operator"], person: "operator"),
+                            TrustPolicy.TrustedKey(key: witness, path: "auditor.pub", roles: ["auditor"], person: "auditor")],
+                     requirements: [], source: "fuzz.policy")
+}()
+/// The runbook of the seed journals: one step of each kind.
+let journalRunbook: Runbook = {
+  let text = """
+    runbook: 1
+    title: Fuzz
+    policy: fuzz.policy
+    phases:
+      - title: All
+        steps:
+          - {id: announce, title: Announce, instruction: confirm}
+          - {id: bag-sealed, title: Bag, record: Bag serial}
+          - {id: pack, title: Pack, command: echo digest 42, capture: {digest: 'digest ([0-9]+)'}}
+          - {id: seal-check, title: Check, check: "true"}
+          - {id: sealing-witnessed, title: Witness, witness: {roles: [auditor], people: 1}}
+          - {id: bag-opened, title: Bag again, record: Bag serial, equals: bag-sealed.value}
+    """
+  let (runbook, problems) = RunbookReader.lint(bytes: Array(text.utf8), file: "fuzz.yaml", checkingPolicy: false)
+  precondition(problems.isEmpty, "\(problems)")
+  return runbook!
+}()
 
 /// Runs `body`; a RehostError is a refusal, anything else a finding.
 func refusalsOnly(_ body: () throws -> Void) {
@@ -80,8 +109,20 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       guard let text = String(validating: bytes, as: UTF8.self) else { return }
       _ = try ShareFile.open(text, name: "fuzz.share", headerSHA256: String(repeating: "0", count: 64), keys: [operatorKey])
     }
+  case "runbook":
+    // lint never throws: every problem is reported with its line.
+    let (runbook, problems) = RunbookReader.lint(bytes: bytes, file: "fuzz.yaml", checkingPolicy: false)
+    if let runbook, problems.isEmpty {
+      _ = try? RunbookContext.params(runbook, given: [:])
+      _ = PaperScript.render(runbook, format: .md)
+    }
+  case "journal":
+    // A journal as an auditor receives it, held to a policy trusting the operator and a
+    // witness (keys of the seed corpus, Tests/Fuzz/make-corpus.py), with and without the runbook.
+    refusalsOnly { _ = try JournalVerifier.verify(bytes, path: "fuzz.jsonl", policy: journalPolicy, runbook: nil) }
+    refusalsOnly { _ = try JournalVerifier.verify(bytes, path: "fuzz.jsonl", policy: journalPolicy, runbook: journalRunbook) }
   default:
-    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory or share")
+    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory, share, runbook or journal")
   }
   return 0
 }

@@ -113,14 +113,30 @@ struct CommandStep {
   static func refuseIfStillRunning(pidFile: String, step: String) throws {
     guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let group = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
           group > 1 else { return }
-    guard kill(-group, 0) == 0 || errno == EPERM else {
+    let members = liveMembers(ofGroup: group)
+    guard let first = members.first else {
       unlink(pidFile)
       return
     }
-    let command = (try? String(contentsOfFile: "/proc/\(group)/cmdline", encoding: .utf8))?
-      .split(separator: "\0").joined(separator: " ") ?? "its leader has exited"
-    throw RehostError(.busy, "the command of step `\(step)` that the stopped run started is still running (process group \(group): \(command))",
+    let command = (try? String(contentsOfFile: "/proc/\(first)/cmdline", encoding: .utf8))?
+      .split(separator: "\0").joined(separator: " ") ?? "?"
+    throw RehostError(.busy, "the command of step `\(step)` that the stopped run started is still running (process group \(group), \(members.count) processes: \(command))",
                       hint: "wait for it to end, or stop it (kill -TERM -- -\(group)), then run again")
+  }
+
+  /// The processes of a process group that are still running (not zombies, which an init
+  /// that does not reap would keep forever), from /proc.
+  static func liveMembers(ofGroup group: pid_t) -> [pid_t] {
+    guard kill(-group, 0) == 0 || errno == EPERM else { return [] }
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { name -> pid_t? in
+      guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")") else { return nil }
+      // After "PID (COMMAND)": state, ppid, pgrp, ...
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      guard fields.count > 2, fields[0] != "Z", fields[0] != "X", pid_t(fields[2]) == group else { return nil }
+      return pid
+    }.sorted()
   }
 
   /// `dir` holding `rehost`, a link to this very binary, to put first on the command's PATH.

@@ -84,6 +84,8 @@ struct Document {
         table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; break-inside: avoid; }
         th, td { border: 1px solid #999; padding: 3pt 5pt; text-align: left; vertical-align: top; font-size: 9.5pt; }
         th { background: #eee; } table.boxes td { height: 18pt; }
+        td, th, p, h3 { overflow-wrap: break-word; }
+        td:last-child, p.meta { overflow-wrap: anywhere; }  /* hashes and commands wrap within A4 and Letter */
         pre { font: 8.5pt/1.3 "DejaVu Sans Mono", monospace; white-space: pre-wrap; word-break: break-all; background: #f6f6f6; padding: 4pt; margin: 4pt 0; }
         p.meta { color: #444; font-size: 9.5pt; } p.verdict { font-weight: bold; }
         </style></head><body>

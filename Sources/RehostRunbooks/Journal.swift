@@ -116,6 +116,8 @@ public struct JournalEntry: Sendable {
     let step = pairs.indices.contains(i) && pairs[i].0 == "step" ? take("step")?.string : nil
     var fields: [(String, JournalValue)] = []
     while i < pairs.count, !["actor", "key", "prev", "sig"].contains(pairs[i].0) {
+      // A field may not be named like the line's own members, nor come twice.
+      guard !["seq", "time", "event", "step"].contains(pairs[i].0), !fields.contains(where: { $0.0 == pairs[i].0 }) else { return nil }
       fields.append(pairs[i])
       i += 1
     }

@@ -32,6 +32,13 @@ public struct JournalState: Sendable {
 
   public func value(_ reference: String) -> String? { values.last { $0.0 == reference }?.1 }
 
+  /// The `output` line of `step`'s last command, if it is the last thing journalled of it
+  /// (the run stopped after the command ended and before the step was finished).
+  public func endedCommand(_ step: String) -> JournalEntry? {
+    guard let last = entries.last(where: { $0.step == step && ($0.event == .started || $0.event == .output) }) else { return nil }
+    return last.event == .output ? last : nil
+  }
+
   /// The `started` line of `step`'s last command if it never reported its output (the
   /// run stopped while the command ran).
   public func interruptedCommand(_ step: String) -> JournalEntry? {
@@ -46,6 +53,20 @@ public struct JournalState: Sendable {
 /// The first bad line is named: exit 3 for a damaged file, 4 for a broken chain or
 /// signature, 7 for a policy or a value not met.
 public enum JournalVerifier {
+  /// The fields each event may carry (docs/RUNBOOK.md, the events table).
+  static let fields: [JournalEntry.Event: Set<String>] = [
+    .begin: ["runbook", "title", "file", "policy", "policy_sha256", "workdir", "as", "params"],
+    .resumed: ["as", "runbook"],
+    .started: ["command"],
+    .output: ["status", "timed_out", "output", "output_sha256", "bytes", "values"],
+    .confirmed: [],
+    .value: ["value", "matches"],
+    .witnessed: ["role", "witness", "witness_key", "statement", "witness_sig"],
+    .exception: ["kind", "reason", "runbook", "bytes", "sha256"],
+    .finished: ["outcome"],
+    .end: ["steps"],
+  ]
+
   public static func verify(directory: String, policy: TrustPolicy, runbook: Runbook?) throws -> JournalState {
     let path = directory + "/" + JournalFile.name
     let bytes = try InputFile.read(path, what: "journal", limit: 1 << 30, kind: .usage)
@@ -80,6 +101,9 @@ public enum JournalVerifier {
     for (index, raw) in lines.enumerated() {
       let n = index + 1
       guard let entry = JournalEntry.parse(raw) else { throw at(n, .corrupt, "not a journal line written the canonical way") }
+      if let unknown = entry.fields.first(where: { !(Self.fields[entry.event] ?? []).contains($0.0) }) {
+        throw at(n, .corrupt, "a \(entry.event.rawValue) line has no field `\(unknown.0)` (docs/RUNBOOK.md, the events)")
+      }
       guard entry.seq == index else { throw at(n, .seal, "sequence \(entry.seq) where \(index) was due: a line was removed, added or moved") }
       guard entry.prev == head else { throw at(n, .seal, "it does not name the line before it (prev is not that line's SHA-256)") }
       guard entry.signerKey != nil else { throw at(n, .seal, "its key is not an Ed25519 key whose fingerprint is its actor") }

@@ -50,6 +50,8 @@ public protocol RunbookPrompter: AnyObject {
   /// A command's output, as it comes.
   func output(_ bytes: UnsafeRawBufferPointer)
   func confirm(_ view: StepView) throws -> Answer<Bool>
+  /// Before a command or check runs: go ahead, or skip it with a reason.
+  func run(_ view: StepView, command: String) throws -> Answer<Bool>
   func value(_ view: StepView, prompt: String, problem: String?) throws -> Answer<String>
   func witness(_ view: StepView, number: Int, of needed: Int, problem: String?) throws -> Answer<WitnessKey>
   /// The passphrase of an encrypted witness key.
@@ -69,7 +71,7 @@ public protocol RunbookPrompter: AnyObject {
 ///   - isp.key
 /// final-backup: {interrupted: retry}    # a command a stopped run left unfinished: retry, done or skip
 /// tls-check: {failed: accept, reason: "replaced before go-live"}
-/// drill: {skip: "no spare disk today"}  # any step, with the reason
+/// drill: {skip: "no spare disk today"}  # any step, with the reason (a command: instead of running it)
 /// ```
 /// Paths are relative to the answers file. A step with no answer stops the run, naming it.
 public final class AnswersPrompter: RunbookPrompter {
@@ -119,6 +121,12 @@ public final class AnswersPrompter: RunbookPrompter {
     guard node.bool == true || node.string == "done" else {
       throw RehostError(.usage, "the answer for `\(view.step.id)` in \(file) is not yes, done or {skip: REASON}")
     }
+    return .answer(true)
+  }
+
+  /// A command runs unless its answer is `{skip: REASON}` (or an `interrupted` or `failed` decision alone).
+  public func run(_ view: StepView, command: String) throws -> Answer<Bool> {
+    if let node = answers[view.step.id], let reason = skip(node) { return .skip(reason: reason) }
     return .answer(true)
   }
 

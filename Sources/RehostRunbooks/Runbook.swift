@@ -123,6 +123,31 @@ public enum Placeholders {
     return names
   }
 
+  /// The names a shell command refers to from inside quotes: filled in as a quoted word
+  /// of its own, such a placeholder would keep its quotes literally ("'BAG-0042'").
+  public static func quotedNames(inCommand command: String) -> [String] {
+    var names: [String] = []
+    var single = false, double = false, escaped = false
+    var scalars = Substring(command)
+    while let c = scalars.first {
+      if escaped {
+        escaped = false
+      } else if c == "\\" && !single {
+        escaped = true
+      } else if c == "'" && !double {
+        single.toggle()
+      } else if c == "\"" && !single {
+        double.toggle()
+      } else if c == "$", scalars.dropFirst().first == "{", let end = scalars.firstIndex(of: "}") {
+        if single || double { names.append(String(scalars[scalars.index(scalars.startIndex, offsetBy: 2)..<end])) }
+        scalars = scalars[scalars.index(after: end)...]
+        continue
+      }
+      scalars = scalars.dropFirst()
+    }
+    return names
+  }
+
   /// Fills a template. With `quote`, each value is one single-quoted shell word (so a
   /// value a person typed can never become shell syntax).
   public static func fill(_ template: String, quote: Bool, lookup: (String) -> String?) throws -> String {

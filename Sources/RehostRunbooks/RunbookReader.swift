@@ -37,7 +37,13 @@ public enum RunbookReader {
   /// Parses and checks `file`: the runbook (nil if it could not be read at all) and the problems.
   public static func lint(_ file: String, params given: [String: String] = [:], checkingPolicy: Bool = true) throws
     -> (Runbook?, [RunbookProblem]) {
-    let bytes = try InputFile.read(file, what: "runbook", limit: 1 << 20)
+    lint(bytes: try InputFile.read(file, what: "runbook", limit: 1 << 20), file: file, params: given, checkingPolicy: checkingPolicy)
+  }
+
+  /// Parses and checks a runbook's bytes (`file` names it in problems; the policy it
+  /// names is read only when `checkingPolicy`).
+  public static func lint(bytes: [UInt8], file: String, params given: [String: String] = [:], checkingPolicy: Bool = true)
+    -> (Runbook?, [RunbookProblem]) {
     let sha256 = Hex.encode(SHA256.hash(bytes))
     var problems: [RunbookProblem] = []
     func problem(_ node: Node?, _ message: String) { problems.append(RunbookProblem(file: file, line: node?.mark?.line, message: message)) }
@@ -165,8 +171,8 @@ public enum RunbookReader {
       var equals: Runbook.Reference?
       if let node = step["equals"] {
         let text = try reader.string(node, "equals")
-        let parts = text.split(separator: ".", maxSplits: 1).map(String.init)
-        if parts.count == 2 { equals = Runbook.Reference(step: parts[0], name: parts[1]) } else { problem(node, "`equals` names STEP.NAME, such as bag-sealed.value") }
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 2, parts.allSatisfy(isName) { equals = Runbook.Reference(step: parts[0], name: parts[1]) } else { problem(node, "`equals` names STEP.NAME, such as bag-sealed.value") }
       }
       kind = .record(Runbook.Record(prompt: prompt, pattern: pattern, equals: equals))
     default:
@@ -187,7 +193,11 @@ public enum RunbookReader {
     let params = Set(runbook.params.map(\.name))
     let allSteps = Set(runbook.steps.map(\.id))
     func check(_ reference: String, in step: Runbook.Step, what: String) {
-      let parts = reference.split(separator: ".", maxSplits: 1).map(String.init)
+      let parts = reference.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+      guard parts.allSatisfy(isName) else {
+        problems.append(RunbookProblem(file: runbook.file, line: step.line, message: "step `\(step.id)`: \(what) ${\(reference)} is not NAME or STEP.NAME"))
+        return
+      }
       if parts.count == 1 {
         if !params.contains(reference) { problems.append(RunbookProblem(file: runbook.file, line: step.line, message: "step `\(step.id)`: \(what) ${\(reference)} names no param")) }
         return
@@ -211,6 +221,10 @@ public enum RunbookReader {
       switch step.kind {
       case .command(let c), .check(let c):
         for name in Placeholders.names(in: c.run) { check(name, in: step, what: "command") }
+        for name in Placeholders.quotedNames(inCommand: c.run) {
+          problems.append(RunbookProblem(file: runbook.file, line: step.line,
+                                         message: "step `\(step.id)`: ${\(name)} is inside quotes in the command; it is filled in as a quoted word of its own, so write it outside quotes"))
+        }
       case .record(let r):
         for name in Placeholders.names(in: r.prompt) { check(name, in: step, what: "prompt") }
         if let equals = r.equals { check(equals.description, in: step, what: "equals") }

@@ -75,6 +75,8 @@ public final class RunbookRunner {
   private var witnessed: [String: [String]] = [:]  // step -> people
   /// Command steps a stopped run left started: the seq of their `started` line.
   private var interrupted: [String: Int] = [:]
+  /// Command steps whose command a stopped run saw end, and did not finish.
+  private var ended: [String: JournalEntry] = [:]
 
   public init(_ options: RunOptions, prompter: RunbookPrompter) {
     self.options = options
@@ -95,6 +97,10 @@ public final class RunbookRunner {
     guard let key = options.signer.signing else { throw RehostError(.key, "\(options.signer.path) has no Ed25519 signing key") }
     signer = key
     let existing = try existingJournal(directory)
+    if let existing, existing.ended {
+      prompter.show("\(existing.title): the run in \(directory) is complete; nothing to do")
+      return existing
+    }
     workdir = existing?.workdir ?? options.workdir
     if let existing {
       // A resumed run keeps the params it began with.
@@ -153,7 +159,10 @@ public final class RunbookRunner {
       values = existing.values
       finished = existing.finished
       witnessed = existing.witnesses.mapValues { $0.map(\.person) }
-      for step in runbook.steps { interrupted[step.id] = existing.interruptedCommand(step.id)?.seq }
+      for step in runbook.steps where !finished.contains(step.id) {
+        interrupted[step.id] = existing.interruptedCommand(step.id)?.seq
+        ended[step.id] = existing.endedCommand(step.id)
+      }
       runbookSHA = existing.runbookSHA256
       try append(.resumed, fields: [("as", .string(options.operatorName)), ("runbook", .string(runbook.sha256))])
       if let tail = droppedTail {
@@ -269,6 +278,12 @@ public final class RunbookRunner {
 
   private func runCommand(_ view: StepView, _ command: Runbook.Command, check: Bool) throws {
     let step = view.step
+    // A command that succeeded before the run stopped is not run again: its output is journalled.
+    if let output = ended[step.id], output.field("status")?.int == Int64(command.expect), output.field("timed_out") == nil,
+       Set(command.captures.map(\.name)).isSubset(of: Set((output.field("values")?.object ?? []).map(\.0))) {
+      prompter.show("   its command ended with \(command.expect) before the run stopped (journal line \(output.seq + 1)): done")
+      return try finish(step)
+    }
     if let seq = interrupted[step.id] {
       try CommandStep.refuseIfStillRunning(pidFile: options.journal + "/" + Self.outputName(seq, step.id) + ".pid", step: step.id)
     }
@@ -286,12 +301,21 @@ public final class RunbookRunner {
       case .skip(let reason): return try finish(step, skipped: reason)
       }
     }
+    var text = try Placeholders.fill(command.run, quote: true, lookup: lookup)
+    prompter.show("$ \(text)")
+    if interrupted[step.id] == nil, case .skip(let reason) = try prompter.run(view, command: text) {
+      return try finish(step, skipped: reason)
+    }
+    var again = false
     while true {
-      let text = try Placeholders.fill(command.run, quote: true, lookup: lookup)
+      if again {
+        text = try Placeholders.fill(command.run, quote: true, lookup: lookup)
+        prompter.show("$ \(text)")
+      }
+      again = true
       let started = try append(.started, step: step.id, fields: [("command", .string(text))])
       let outputName = Self.outputName(started.seq, step.id)
       mkdir(options.journal + "/output", 0o700)
-      prompter.show("$ \(text)")
       let outcome = try CommandStep(
         command: text, workdir: workdir, outputPath: options.journal + "/" + outputName, timeout: command.timeout,
         captures: command.captures, environment: ["REHOST_RUNBOOK_STEP": step.id, "REHOST_RUNBOOK_JOURNAL": options.journal],

@@ -31,6 +31,10 @@ public struct TrustPolicy: Sendable {
     public let roles: [String]
     public let person: String
 
+    public init(key: AsymmetricKey, path: String, roles: [String], person: String) {
+      (self.key, self.path, self.roles, self.person) = (key, path, roles, person)
+    }
+
     public func allows(_ role: String) -> Bool { roles.contains("*") || roles.contains(role) }
   }
 

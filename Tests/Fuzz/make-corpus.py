@@ -74,4 +74,86 @@ lines = ["rehost-share/1", "archive-header-sha256 " + "0" * 64, "share 2-of-3 1 
 aad = ("\n".join(lines) + "\n").encode()
 wrap = rf.hkdf(eph.exchange(operator.public_key()), eph_raw + rf.raw_public(operator.public_key()), b"rehost/1 share file")
 seed("share", "share", aad + rf.b64(AESGCM(wrap).encrypt(b"\0" * 12, bytes(32), aad)).encode() + b"\n")
+# runbook: the shipped runbooks, and the fuzz target's own (one step of each kind).
+for name in ["datacenter-move", "restore-drill"]:
+    seed("runbook", name, open(os.path.join(ROOT, f"runbooks/{name}.yaml")).read())
+FUZZ_RUNBOOK = """runbook: 1
+title: Fuzz
+policy: fuzz.policy
+phases:
+  - title: All
+    steps:
+      - {id: announce, title: Announce, instruction: confirm}
+      - {id: bag-sealed, title: Bag, record: Bag serial}
+      - {id: pack, title: Pack, command: echo digest 42, capture: {digest: 'digest ([0-9]+)'}}
+      - {id: seal-check, title: Check, check: "true"}
+      - {id: sealing-witnessed, title: Witness, witness: {roles: [auditor], people: 1}}
+      - {id: bag-opened, title: Bag again, record: Bag serial, equals: bag-sealed.value}
+"""
+seed("runbook", "fuzz", FUZZ_RUNBOOK)
+# Found by the fuzzer: empty placeholders crashed the reference check.
+seed("runbook", "empty-placeholders", FUZZ_RUNBOOK.replace("title: Announce,", "title: Announce, text: '${} ${.} ${a.} ${.b}',").replace("bag-sealed.value", "bag-sealed."))
+
+# journal: runs of that runbook, signed by the target's operator (Ed25519, 32 bytes of 1)
+# with the auditor (32 bytes of 2) as witness, written as docs/RUNBOOK.md says.
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+journal_operator = Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32)
+journal_auditor = Ed25519PrivateKey.from_private_bytes(bytes([2]) * 32)
+RUNBOOK_SHA = hashlib.sha256(FUZZ_RUNBOOK.encode()).hexdigest()
+
+
+def journal_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, list):
+        return "{" + ",".join(rf.json_string(k.encode()) + ":" + rf.json_string(x.encode()) for k, x in v) + "}"
+    return rf.json_string(v.encode())
+
+
+def journal(events):
+    lines, prev, values = [], "", []
+    for seq, (event, step, fields) in enumerate(events):
+        if event == "witnessed":
+            statement = "\n".join(["rehost-runbook-witness/1", "Runbook: " + RUNBOOK_SHA, "Step: " + step, "Journal-Head: " + prev,
+                                   "Role: auditor", "Key: " + rf.fingerprint(journal_auditor.public_key()), "Time: 2026-12-01T10:00:00Z"]
+                                  + [f"Value: {k} {rf.escape_value(v.encode())}" for k, v in values]) + "\n"
+            fields = [("role", "auditor"), ("witness", rf.fingerprint(journal_auditor.public_key())),
+                      ("witness_key", rf.b64(rf.der_public(journal_auditor.public_key()))), ("statement", rf.b64(statement.encode())),
+                      ("witness_sig", rf.b64(journal_auditor.sign(statement.encode())))]
+        if event == "value":
+            values.append((step + ".value", dict(fields)["value"]))
+        if event == "output":
+            values += [(step + "." + k, v) for k, v in dict(fields)["values"]]
+        text = f'{{"seq":{seq},"time":"2026-12-01T10:00:00Z","event":"{event}"' + (f',"step":"{step}"' if step else "")
+        text += "".join("," + rf.json_string(k.encode()) + ":" + journal_value(v) for k, v in fields)
+        pub = journal_operator.public_key()
+        text += f',"actor":"{rf.fingerprint(pub)}","key":"{rf.b64(rf.der_public(pub))}","prev":"{prev}"}}'
+        line = text[:-1] + f',"sig":"{rf.b64(journal_operator.sign(text.encode()))}"}}'
+        lines.append(line + "\n")
+        prev = hashlib.sha256(lines[-1].encode()).hexdigest()
+    return "".join(lines)
+
+
+run = [("begin", None, [("runbook", RUNBOOK_SHA), ("title", "Fuzz"), ("file", "fuzz.yaml"), ("policy", "fuzz.policy"),
+                        ("policy_sha256", "0" * 64), ("workdir", "/srv"), ("as", "Op"), ("params", [])]),
+       ("confirmed", "announce", []), ("finished", "announce", [("outcome", "done")]),
+       ("value", "bag-sealed", [("value", "BAG-0042")]), ("finished", "bag-sealed", [("outcome", "done")]),
+       ("started", "pack", [("command", "echo digest 42")]),
+       ("output", "pack", [("status", 0), ("output", "output/5-pack.log"), ("output_sha256", "1" * 64), ("bytes", 10), ("values", [("digest", "42")])]),
+       ("finished", "pack", [("outcome", "done")]),
+       ("started", "seal-check", [("command", "true")]),
+       ("output", "seal-check", [("status", 1), ("output", "output/8-seal-check.log"), ("output_sha256", "2" * 64), ("bytes", 0), ("values", [])]),
+       ("exception", "seal-check", [("kind", "check-failed-accepted"), ("reason", "known \"false\" alarm\n")]),
+       ("finished", "seal-check", [("outcome", "accepted")]),
+       ("witnessed", "sealing-witnessed", []), ("finished", "sealing-witnessed", [("outcome", "done")]),
+       ("value", "bag-opened", [("value", "BAG-0042"), ("matches", True)]), ("finished", "bag-opened", [("outcome", "done")]),
+       ("end", None, [("steps", 6)])]
+seed("journal", "complete", journal(run))
+seed("journal", "stopped", journal(run[:6]))
+seed("journal", "resumed", journal(run[:3] + [("resumed", None, [("as", "Op"), ("runbook", RUNBOOK_SHA)]),
+                                              ("exception", None, [("kind", "partial-line-dropped"), ("bytes", 7), ("sha256", "3" * 64), ("reason", "cut")])]))
+seed("journal", "mismatch", journal(run[:14] + [("value", "bag-opened", [("value", "BAG-0043"), ("matches", False)])]))
+
 print("wrote", sum(len(files) for _, _, files in os.walk(corpus)), "seeds into", corpus)

@@ -92,6 +92,16 @@ final class TerminalPrompter: RunbookPrompter {
     }
   }
 
+  func run(_ view: StepView, command: String) throws -> Answer<Bool> {
+    while true {
+      switch try ask("   Run it? [y]es, [s]kip: ").lowercased() {
+      case "y", "yes": return .answer(true)
+      case "s", "skip": return .skip(reason: try reason("skip this step"))
+      default: continue
+      }
+    }
+  }
+
   func value(_ view: StepView, prompt: String, problem: String?) throws -> Answer<String> {
     if let problem { say("   !! \(problem)\n") }
     let text = try ask("   \(prompt) (or !skip): ")
