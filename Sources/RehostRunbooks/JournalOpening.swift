@@ -1,5 +1,6 @@
 import Foundation
 import RehostBase
+import RehostCrypto
 import RehostServices
 import RehostStorage
 
@@ -28,5 +29,14 @@ public enum JournalOpening {
       }
     }
     return (try JournalVerifier.verify(bytes, path: path, policy: policy, runbook: runbook), runbook, policy)
+  }
+
+  /// Says so when the policy file held to is not, byte for byte, the one the run began under.
+  public static func policyNote(_ state: JournalState, _ policy: TrustPolicy) -> String? {
+    guard let began = state.entries.first?.field("policy_sha256")?.string,
+          let bytes = try? InputFile.read(policy.source, what: "policy file", limit: TrustPolicy.maxBytes) else { return nil }
+    let now = Hex.encode(SHA256.hash(bytes))
+    return now == began ? nil
+      : "note: \(policy.source) (SHA-256 \(now.prefix(16))…) is not the policy the run began under (SHA-256 \(began.prefix(16))…)"
   }
 }

@@ -241,6 +241,10 @@ import Testing
     let status = try box.rehost("runbook", "status", "j")
     #expect(status.status == 0 && status.stdout.contains("8 of 8 steps done, the run is complete")
             && status.stdout.contains("value bag-sealed.value = BAG-0042") && status.stdout.contains("value pack.digest = 5f3a"), "\(status.output)")
+    // Held to another policy file that also trusts them, it verifies, and verify says so.
+    try box.mustSh("cp policy.txt other-policy.txt && echo '# edited after the run' >> other-policy.txt")
+    let other = try box.rehost("runbook", "verify", "j", "--policy", "other-policy.txt")
+    #expect(other.status == 0 && other.stdout.contains("is not the policy the run began under"), "\(other.output)")
     // Running a finished run again changes nothing.
     let again = try Self.runShort(box)
     #expect(again.status == 0 && again.stdout.contains("is complete; nothing to do"), "\(again.output)")

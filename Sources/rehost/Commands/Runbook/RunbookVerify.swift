@@ -19,6 +19,7 @@ extension Rehost.Runbook {
     func run() throws {
       let (state, book, policy) = try JournalOpening.open(journal, policy: self.policy, runbook: runbook)
       print("journal \(journal): \(state.entries.count) lines: chain and every signature intact; signers and witnesses trusted by \(policy.source)")
+      if let note = JournalOpening.policyNote(state, policy) { print("  \(note)") }
       print("  runbook \(book.map { "\($0.file): steps in order, values that must be equal are" } ?? "not given: order and values not checked"); \(state.finished.count) steps finished, \(state.exceptions.count) exceptions\(state.ended ? "; the run is complete" : "; the run is not complete")")
     }
   }
