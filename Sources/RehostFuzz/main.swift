@@ -39,7 +39,8 @@ let journalPolicy: TrustPolicy = {
                             TrustPolicy.TrustedKey(key: witness, path: "auditor.pub", roles: ["auditor"], person: "auditor")],
                      requirements: [], source: "fuzz.policy")
 }()
-/// The runbook of the seed journals: one step of each kind.
+/// The runbook of the seed journals: one step of each kind (Tests/Fuzz/make-corpus.py
+/// writes the same text, FUZZ_RUNBOOK: its SHA-256 is in the seeds).
 let journalRunbook: Runbook = {
   let text = """
     runbook: 1
@@ -54,9 +55,11 @@ let journalRunbook: Runbook = {
           - {id: seal-check, title: Check, check: "true"}
           - {id: sealing-witnessed, title: Witness, witness: {roles: [auditor], people: 1}}
           - {id: bag-opened, title: Bag again, record: Bag serial, equals: bag-sealed.value}
+
     """
   let (runbook, problems) = RunbookReader.lint(bytes: Array(text.utf8), file: "fuzz.yaml", checkingPolicy: false)
   precondition(problems.isEmpty, "\(problems)")
+  precondition(runbook?.sha256 == "548d654963c698f8c43451dbad7727ac87cad1bba26cd8306a382a81326feb3e", "not the seeds' runbook")
   return runbook!
 }()
 

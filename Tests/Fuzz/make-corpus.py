@@ -74,7 +74,8 @@ lines = ["rehost-share/1", "archive-header-sha256 " + "0" * 64, "share 2-of-3 1 
 aad = ("\n".join(lines) + "\n").encode()
 wrap = rf.hkdf(eph.exchange(operator.public_key()), eph_raw + rf.raw_public(operator.public_key()), b"rehost/1 share file")
 seed("share", "share", aad + rf.b64(AESGCM(wrap).encrypt(b"\0" * 12, bytes(32), aad)).encode() + b"\n")
-# runbook: the shipped runbooks, and the fuzz target's own (one step of each kind).
+# runbook: the shipped runbooks, and the fuzz target's own (one step of each kind; the same
+# text as journalRunbook in Sources/RehostFuzz/main.swift, which the journal seeds follow).
 for name in ["datacenter-move", "restore-drill"]:
     seed("runbook", name, open(os.path.join(ROOT, f"runbooks/{name}.yaml")).read())
 FUZZ_RUNBOOK = """runbook: 1
