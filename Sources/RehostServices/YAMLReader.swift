@@ -29,13 +29,13 @@ public struct YAMLReader: Sendable {
       let parts = text.split(separator: ":", maxSplits: 2)
       if parts.count == 3, let line = Int(parts[0]), Int(parts[1]) != nil {
         let why = parts[2].trimmingCharacters(in: .whitespaces)
-        throw RehostError(.usage, "\(label):\(line): not valid YAML (column \(parts[1])): \(why.hasPrefix("error: ") ? String(why.dropFirst(7)) : why)", hint: help)
+        throw RehostError(.usage, "\(label):\(line): this is not valid YAML (column \(parts[1])): \(why.hasPrefix("error: ") ? String(why.dropFirst(7)) : why)", hint: help)
       }
       // Its duplicate-key errors end "in line LINE, column COLUMN".
       if let range = text.range(of: #"in line ([0-9]+), column [0-9]+"#, options: [.regularExpression, .backwards]),
          let line = Int(text[range].split(separator: " ")[2].dropLast()) {
         let why = text[..<(text.firstIndex(of: "\n") ?? text.endIndex)]
-        throw RehostError(.usage, "\(label):\(line): not valid YAML: \(why)", hint: help)
+        throw RehostError(.usage, "\(label):\(line): this is not valid YAML: \(why)", hint: help)
       }
       throw RehostError(.usage, "\(label) is not valid YAML: \(text)", hint: help)
     }
