@@ -95,7 +95,6 @@ public final class Subprocess {
                         hint: spawned == ENOENT ? "install it (see the README's database section) or put it on PATH" : nil)
     }
     pid = child
-    let spawnedPID = child
     stdinFD = inPipe[1]
     stdoutFD = outPipe[0]
     // An interrupted run stops its helpers at once, so nothing waits on them.
