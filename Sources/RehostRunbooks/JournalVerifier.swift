@@ -80,10 +80,8 @@ public enum JournalVerifier {
                     : kind == .policy ? "the journal is genuine but does not meet \(policy.source)" : "the journal was altered after it was written: do not trust it")
     }
     guard !bytes.isEmpty else { throw RehostError(.corrupt, "journal \(path) is empty", hint: "no run was begun in this directory") }
-    var lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false).map(Array.init)
-    if lines.last == [] { lines.removeLast() } else {
-      throw at(lines.count, .corrupt, "the last line is incomplete (the file was cut short)")
-    }
+    let (lines, cutShort) = SignedLog.lines(bytes)
+    if cutShort { throw at(lines.count, .corrupt, "the last line is incomplete (the file was cut short)") }
     let trusted = Dictionary(policy.keys.map { ($0.key.fingerprint(), $0) }, uniquingKeysWith: { a, _ in a })
     let steps = runbook?.steps ?? []
     let order = Dictionary(steps.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
@@ -100,15 +98,17 @@ public enum JournalVerifier {
     var ended = false
     for (index, raw) in lines.enumerated() {
       let n = index + 1
-      guard let entry = JournalEntry.parse(raw) else { throw at(n, .corrupt, "not a journal line written the canonical way") }
+      let line: SignedLine
+      switch SignedLog.check(raw, index: index, head: head, lastTime: lastTime) {
+      case .success(let checked): line = checked
+      case .failure(let problem): throw at(n, problem.kind, problem.why == "not a line written the canonical way" ? "not a journal line written the canonical way" : problem.why)
+      }
+      guard let entry = JournalEntry(line), !entry.fields.contains(where: { $0.0 == "step" }) else {
+        throw at(n, .corrupt, "not a journal line: an unknown event, or `step` out of place")
+      }
       if let unknown = entry.fields.first(where: { !(Self.fields[entry.event] ?? []).contains($0.0) }) {
         throw at(n, .corrupt, "a \(entry.event.rawValue) line has no field `\(unknown.0)` (docs/RUNBOOK.md, the events)")
       }
-      guard entry.seq == index else { throw at(n, .seal, "sequence \(entry.seq) where \(index) was due: a line was removed, added or moved") }
-      guard entry.prev == head else { throw at(n, .seal, "it does not name the line before it (prev is not that line's SHA-256)") }
-      guard entry.signerKey != nil else { throw at(n, .seal, "its key is not an Ed25519 key whose fingerprint is its actor") }
-      guard entry.signatureVerifies else { throw at(n, .seal, "its signature does not verify: the line was changed") }
-      guard Timestamp.isValid(entry.time), entry.time >= lastTime else { throw at(n, .seal, "its time \(entry.time) is before the line above's (\(lastTime))") }
       guard let signer = trusted[entry.actor], signer.allows(RunbookContext.operatorRole) else {
         throw at(n, .policy, "it is signed by key \(entry.actor.prefix(16))…, which \(policy.source) does not trust as \(RunbookContext.operatorRole)")
       }
@@ -159,7 +159,7 @@ public enum JournalVerifier {
               let signature = entry.field("witness_sig")?.string.flatMap(Base64.decode) else {
           throw at(n, .corrupt, "a witness line lacks role, witness, witness_key, statement or witness_sig")
         }
-        let witnessKey = JournalEntry(seq: 0, time: "", event: .witnessed, step: nil, fields: [], actor: key, key: der).signerKey
+        let witnessKey = SignedLine.ed25519Key(der: der, fingerprint: key)
         guard let witnessKey else { throw at(n, .seal, "the witness's key is not an Ed25519 key whose fingerprint is \(key.prefix(16))…") }
         let expected = WitnessStatement(runbook: runbookSHA, step: id, journalHead: entry.prev, role: role, key: key,
                                         time: WitnessStatement.time(in: statement) ?? "", values: values)
@@ -195,7 +195,7 @@ public enum JournalVerifier {
         break
       }
       entries.append(entry)
-      head = Hex.encode(SHA256.hash(raw + [0x0a]))
+      head = SignedLog.hash(raw)
       lastTime = entry.time
     }
     if let runbook, runbookSHA != runbook.sha256 {

@@ -509,8 +509,10 @@ import Testing
       }
       // `slow` ran once more only when the operator's answer said so (a rerun exception).
       let reruns = lines.filter { $0.contains(#""step":"slow""#) && $0.contains(#""kind":"rerun-after-interruption""#) }.count
-      let starts = try box.sh("grep -c start runs.txt").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-      #expect(starts == "\(1 + reruns)", "round \(round): slow started \(starts) times with \(reruns) reruns")
+      // (A run killed between journalling `started` and the shell's first line reruns it
+      // without the first start having printed.)
+      let starts = Int(try box.sh("grep -c start runs.txt").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+      #expect(starts >= 1 && starts <= 1 + reruns, "round \(round): slow started \(starts) times with \(reruns) reruns")
     }
   }
 
