@@ -12,6 +12,7 @@
 //     -> RehostDatabases (SQLite backup API; pg_dump and mariadb-dump driven over pipes)
 //     -> RehostServices (keygen, snapshot, verify, restore, inspect)
 //     -> RehostRunbooks (runbook files, runs, journals, reports)
+//     -> RehostBackups  (nightly backups: repositories, chained seals, retention, the chain's audit)
 //     -> rehost         (thin command-line front end)
 //   RehostFuzz: libFuzzer targets for the parsers (make fuzz).
 import PackageDescription
@@ -65,10 +66,16 @@ let package = Package(
       dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostServices",
         .product(name: "Yams", package: "Yams"),
       ]),
+    // Nightly backups: repositories of chained seals, retention, the chain's audit.
+    .target(
+      name: "RehostBackups",
+      dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "RehostDatabases", "RehostServices",
+        .product(name: "Yams", package: "Yams"),
+      ]),
     .executableTarget(
       name: "rehost",
       dependencies: [
-        "RehostServices", "RehostRunbooks", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
+        "RehostServices", "RehostRunbooks", "RehostBackups", "RehostFormat", "RehostBase", "RehostCrypto", "RehostStorage", "RehostDatabases",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

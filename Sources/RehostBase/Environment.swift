@@ -14,6 +14,17 @@ public enum Timestamp {
     return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
+  /// The seconds since 1970 a timestamp of that form names; nil for another form.
+  public static func seconds(_ text: String) -> time_t? {
+    guard isValid(text) else { return nil }
+    let b = Array(text.utf8)
+    func n(_ from: Int, _ count: Int) -> Int32 { b[from..<from + count].reduce(0) { $0 * 10 + Int32($1 - 0x30) } }
+    var parts = tm()
+    (parts.tm_year, parts.tm_mon, parts.tm_mday) = (n(0, 4) - 1900, n(5, 2) - 1, n(8, 2))
+    (parts.tm_hour, parts.tm_min, parts.tm_sec) = (n(11, 2), n(14, 2), n(17, 2))
+    return timegm(&parts)
+  }
+
   /// Whether `text` has exactly that form.
   public static func isValid(_ text: String) -> Bool {
     let b = Array(text.utf8)

@@ -17,6 +17,8 @@ public struct SealFacts: Equatable, Sendable {
   /// Fingerprint of the Ed25519 key that sealed the archive.
   public var sealer: String
   public var tool: String
+  /// Set for a backup in a repository: which one, its place in it, and the seal before it.
+  public var repository: RepositoryLink?
 
   public init(archiveName: String, archiveSHA256: String, archiveSize: Int64, manifestSHA256: String, entries: Int,
               contentBytes: Int64, recipients: [String], label: String, sources: [String], host: String,
@@ -53,6 +55,11 @@ public struct SealFacts: Equatable, Sendable {
     f.append("Created", created)
     f.append("Sealer", sealer)
     f.append("Tool", tool)
+    if let repository {
+      f.append("Repository", repository.id)
+      f.append("Sequence", String(repository.sequence))
+      if let previous = repository.previousSealSHA256 { f.append("Previous-Seal-SHA256", previous) }
+    }
     return f
   }
 
@@ -92,11 +99,24 @@ public struct SealFacts: Equatable, Sendable {
     guard Timestamp.isValid(created) else { throw bad("has a 'Created:' that is not YYYY-MM-DDTHH:MM:SSZ") }
     sealer = try hex("Sealer")
     tool = try need("Tool")
+    if f.value("Repository") != nil || f.value("Sequence") != nil || f.value("Previous-Seal-SHA256") != nil {
+      let id = try need("Repository")
+      guard RepositoryLink.isValidID(id) else { throw bad("has a 'Repository:' that is not 32 lower-case hex digits") }
+      let sequence: Int = try number("Sequence")
+      guard sequence >= 1 else { throw bad("has a 'Sequence:' below 1") }
+      let previous = f.value("Previous-Seal-SHA256")
+      guard (previous == nil) == (sequence == 1) else {
+        throw bad(sequence == 1 ? "of a repository's first backup names a previous seal" : "lacks 'Previous-Seal-SHA256:'")
+      }
+      if previous != nil { _ = try hex("Previous-Seal-SHA256") }
+      repository = RepositoryLink(id: id, sequence: sequence, previousSealSHA256: previous)
+    }
   }
 
   /// Fields a statement holds at most once.
   static let singleFields = ["Format", "Archive", "Archive-SHA256", "Archive-Size", "Manifest-SHA256", "Entries",
-                             "Content-Bytes", "Label", "Host", "Created", "Sealer", "Tool"]
+                             "Content-Bytes", "Label", "Host", "Created", "Sealer", "Tool", "Repository", "Sequence",
+                             "Previous-Seal-SHA256"]
 
   /// The `Source:` lines a seal carries for a snapshot: each tree's path, then each
   /// database's location (passwords removed), escaped (``TextEscape``).
@@ -119,5 +139,23 @@ public struct SealFacts: Equatable, Sendable {
     check("Tool", [tool], [header.tool])
     check("Source", sources, Self.sourceLines(header, databases: databases))
     return out
+  }
+}
+
+/// A backup's place in its repository's chain of seals (docs/BACKUP.md): the repository's
+/// id, the backup's sequence number (from 1), and the SHA-256 of the previous backup's
+/// seal file (none for the first).
+public struct RepositoryLink: Equatable, Sendable {
+  public var id: String
+  public var sequence: Int
+  public var previousSealSHA256: String?
+
+  public init(id: String, sequence: Int, previousSealSHA256: String?) {
+    (self.id, self.sequence, self.previousSealSHA256) = (id, sequence, previousSealSHA256)
+  }
+
+  /// 32 lower-case hex digits.
+  public static func isValidID(_ id: String) -> Bool {
+    id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
   }
 }

@@ -143,8 +143,9 @@ public enum SignedLog {
   }
 
   /// Checks line `index` (0-based): written the canonical way, its sequence number, the
-  /// previous line's hash, its key and signature, and a time not before `lastTime`.
-  public static func check(_ raw: [UInt8], index: Int, head: String, lastTime: String) -> Result<SignedLine, Problem> {
+  /// previous line's hash, its key and signature, and a time not before `lastTime`
+  /// (unless `monotonic` is false: a host's clock may be set back).
+  public static func check(_ raw: [UInt8], index: Int, head: String, lastTime: String, monotonic: Bool = true) -> Result<SignedLine, Problem> {
     guard let line = SignedLine.parse(raw) else { return .failure(Problem(kind: .corrupt, why: "not a line written the canonical way")) }
     guard line.seq == index else {
       return .failure(Problem(kind: .seal, why: "sequence \(line.seq) where \(index) was due: a line was removed, added or moved"))
@@ -152,7 +153,7 @@ public enum SignedLog {
     guard line.prev == head else { return .failure(Problem(kind: .seal, why: "it does not name the line before it (prev is not that line's SHA-256)")) }
     guard line.signerKey != nil else { return .failure(Problem(kind: .seal, why: "its key is not an Ed25519 key whose fingerprint is its actor")) }
     guard line.signatureVerifies else { return .failure(Problem(kind: .seal, why: "its signature does not verify: the line was changed")) }
-    guard Timestamp.isValid(line.time), line.time >= lastTime else {
+    guard Timestamp.isValid(line.time), line.time >= lastTime || !monotonic else {
       return .failure(Problem(kind: .seal, why: "its time \(line.time) is before the line above's (\(lastTime))"))
     }
     return .success(line)

@@ -160,10 +160,5 @@ extension RunbookRunner {
     return regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil
   }
 
-  static func passphrase(file: String) throws -> [UInt8] {
-    var bytes = try InputFile.read(file, what: "passphrase file", limit: 64 * 1024, allowPipe: true)
-    if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
-    if bytes.last == 0x0d { bytes.removeLast() }
-    return bytes
-  }
+  static func passphrase(file: String) throws -> [UInt8] { try KeyFiles.passphrase(file: file) }
 }

@@ -77,6 +77,16 @@ public enum KeyFiles {
   }
 
   /// True when the private key file is passphrase-protected.
+  /// Reads a passphrase file: its first line, without the newline. A pipe is fine
+  /// (`--passphrase-file <(pass show ca)`); a passphrase is one line.
+  public static func passphrase(file path: String) throws -> [UInt8] {
+    var bytes = try InputFile.read(path, what: "passphrase file", limit: 64 * 1024, allowPipe: true)
+    if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
+    if bytes.last == 0x0d { bytes.removeLast() }
+    guard !bytes.isEmpty else { throw RehostError(.usage, "passphrase file \(path) is empty") }
+    return bytes
+  }
+
   public static func isEncrypted(_ path: String) throws -> Bool {
     try readSmallText(path, what: "private key").contains("BEGIN ENCRYPTED PRIVATE KEY")
   }

@@ -30,6 +30,8 @@ public struct SnapshotOptions {
   public var chunkSize = ChunkedStream.defaultChunkSize
   public var scryptLogN = PassphraseRecipient.defaultLogN
   public var compressionLevel: Int32 = 3
+  /// For a backup: its place in its repository, named in the seal.
+  public var repository: RepositoryLink?
   /// zstd worker threads; compression then overlaps reading and hashing.
   public var compressionWorkers = Int32(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
@@ -105,13 +107,14 @@ public enum Snapshot {
       let (manifestSHA256, totals) = try capture.end(databases: databases)
       try tar.finish()
 
-      let facts = SealFacts(
+      var facts = SealFacts(
         archiveName: TextEscape.escape(Array(URL(fileURLWithPath: options.output).lastPathComponent.utf8)),
         archiveSHA256: hashed.digest(), archiveSize: hashed.byteCount, manifestSHA256: manifestSHA256,
         entries: totals.entries, contentBytes: totals.bytes, recipients: recipients.flatMap(\.sealDescriptions),
         label: options.label, sources: SealFacts.sourceLines(manifestHeader, databases: databases),
         host: TextEscape.escape(Array(manifestHeader.host.utf8)), created: manifestHeader.created,
         sealer: signingKey.fingerprint(), tool: toolVersion)
+      facts.repository = options.repository
       var seal = Seal(statement: facts.fields())
       try seal.sign(role: "sealer", key: signingKey, time: manifestHeader.created)
       try SnapshotCommit.commit(archive: file, seal: seal, sealPath: sealPath)
@@ -121,6 +124,11 @@ public enum Snapshot {
       file.abort()
       throw error
     }
+  }
+
+  /// The seal's `Recipient:` lines an archive made with `options` will have.
+  public static func sealRecipients(_ options: SnapshotOptions) throws -> [String] {
+    try recipients(options).flatMap(\.sealDescriptions)
   }
 
   /// Who can open the archive: recipients, a passphrase, or custodians (k-of-n).

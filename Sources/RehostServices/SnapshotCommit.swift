@@ -12,7 +12,7 @@ import RehostStorage
 /// archive and, under its temporary name, its complete seal: the next snapshot to the
 /// same path finds the pair and removes both (``recoverInterrupted(archive:seal:)``), so
 /// an archive never stays at its name without its seal unless someone removed the seal.
-enum SnapshotCommit {
+public enum SnapshotCommit {
   static func commit(archive: AtomicFile, seal: Seal, sealPath: String) throws {
     let sealFile = try AtomicFile(path: sealPath, mode: 0o644)
     try sealFile.write(Array(seal.encoded().utf8))
@@ -29,7 +29,7 @@ enum SnapshotCommit {
 
   /// Undoes a snapshot killed between its two renames: `archive` without `seal`, and a
   /// dead run's complete seal for exactly that archive beside it. Returns notes.
-  static func recoverInterrupted(archive: String, seal: String) throws -> [String] {
+  public static func recoverInterrupted(archive: String, seal: String) throws -> [String] {
     guard FileManager.default.fileExists(atPath: archive), !FileManager.default.fileExists(atPath: seal) else { return [] }
     let directory = URL(fileURLWithPath: seal).deletingLastPathComponent().path
     let prefix = Array(("." + URL(fileURLWithPath: seal).lastPathComponent + AtomicFile.marker).utf8)

@@ -38,6 +38,25 @@ public enum RunLeftovers {
     return removed
   }
 
+  /// Removes the leftovers of dead runs in `directory` beside any name; returns what was removed.
+  @discardableResult
+  public static func removeAll(in directory: String, marker: String) -> [String] {
+    let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard dirfd >= 0 else { return [] }
+    defer { close(dirfd) }
+    guard let names = try? DirectoryTools.names(in: dirfd) else { return [] }
+    let mark = Array(marker.utf8)
+    var removed: [String] = []
+    for entry in names where entry.first == UInt8(ascii: ".") {
+      guard let at = (0...max(0, entry.count - mark.count)).first(where: { entry[$0...].starts(with: mark) }), at > 1 else { continue }
+      let prefix = Array(entry[..<(at + mark.count)])
+      if isDead(entry, prefix: prefix, in: dirfd), DirectoryTools.removeTree(dirfd, entry) {
+        removed.append(directory + "/" + TextEscape.escape(entry))
+      }
+    }
+    return removed
+  }
+
   /// Whether the run that made `entry` is gone: its lock is free and its pid unused.
   public static func isDead(_ entry: [UInt8], prefix: [UInt8], in dirfd: Int32) -> Bool {
     let fd = entry.withCString { openat(dirfd, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }

@@ -19,7 +19,7 @@ struct Rehost: ParsableCommand {
       target), 128+N interrupted by signal N (after undoing its half-done work).
       """,
     version: "0.1.0",
-    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self, Blocklist.self, Runbook.self])
+    subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self, Blocklist.self, Runbook.self, Backup.self])
 
   static func main() {
     Interruption.shared.install()

@@ -971,7 +971,7 @@ def validate_seal(seal: Seal):
 
 
 SINGLE = ["Format", "Archive", "Archive-SHA256", "Archive-Size", "Manifest-SHA256", "Entries", "Content-Bytes", "Label",
-          "Host", "Created", "Sealer", "Tool"]
+          "Host", "Created", "Sealer", "Tool", "Repository", "Sequence", "Previous-Seal-SHA256"]
 
 
 def statement_facts(seal: Seal) -> dict:
@@ -996,6 +996,17 @@ def statement_facts(seal: Seal) -> dict:
     facts["Recipient"] = seal.values("Recipient")
     facts["Source"] = seal.values("Source")
     facts["Label"] = seal.get("Label") or ""
+    # A backup's place in its repository (docs/BACKUP.md): the three come together.
+    link = [seal.get(n) for n in ("Repository", "Sequence", "Previous-Seal-SHA256")]
+    if any(v is not None for v in link):
+        repository, sequence, previous = link
+        if repository is None or not re.fullmatch(r"[0-9a-f]{32}", repository):
+            raise FormatError(SEAL, "bad Repository")
+        if sequence is None or not re.fullmatch(r"[1-9][0-9]*", sequence):
+            raise FormatError(SEAL, "bad Sequence")
+        if (previous is None) != (sequence == "1") or (previous is not None and not HEX64.match(previous)):
+            raise FormatError(SEAL, "bad Previous-Seal-SHA256")
+        facts["Repository"], facts["Sequence"], facts["Previous-Seal-SHA256"] = repository, int(sequence), previous
     return facts
 
 

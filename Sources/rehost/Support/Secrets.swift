@@ -7,14 +7,7 @@ import RehostStorage
 /// Passphrases from files or the terminal, and the identities they unlock.
 enum Secrets {
   /// Reads a passphrase file: its first line, without the newline.
-  static func passphrase(file path: String) throws -> [UInt8] {
-    // A pipe is fine (`--passphrase-file <(pass show ca)`); a passphrase is one line.
-    var bytes = try InputFile.read(path, what: "passphrase file", limit: 64 * 1024, allowPipe: true)
-    if let newline = bytes.firstIndex(of: 0x0a) { bytes = Array(bytes[..<newline]) }
-    if bytes.last == 0x0d { bytes.removeLast() }
-    guard !bytes.isEmpty else { throw RehostError(.usage, "passphrase file \(path) is empty") }
-    return bytes
-  }
+  static func passphrase(file path: String) throws -> [UInt8] { try KeyFiles.passphrase(file: path) }
 
   /// Asks on the controlling terminal with echo off; fails when there is none (cron).
   static func ask(_ prompt: String) throws -> [UInt8] {

@@ -1,0 +1,99 @@
+import Foundation
+import RehostBase
+import RehostCrypto
+import RehostFormat
+import RehostServices
+import RehostStorage
+
+/// A backup repository (docs/BACKUP.md, "The repository"): a directory holding
+///
+/// - `rehost-repo.json`: what it is (id, when created, who can open its backups, who
+///   seals them), written once by `rehost backup init`;
+/// - one sealed archive per backup, `<UTC time>-<sequence>.rehost` and its `.seal`;
+/// - `chain.jsonl`: the signed, append-only record of every backup and every prune;
+/// - `.lock`, held by the run working in it.
+public struct Repository: Sendable {
+  public static let format = "rehost-repository/1"
+  public static let infoName = "rehost-repo.json"
+  public static let chainName = "chain.jsonl"
+
+  public let path: String
+  public let id: String
+  public let created: String
+  /// The seal's `Recipient:` lines every backup must have (`x25519 <fingerprint>`, ...).
+  public let recipients: [String]
+  /// The Ed25519 fingerprint of the key that seals backups and signs the chain.
+  public let signer: String
+  /// The SHA-256 of `rehost-repo.json` (the chain's first line names it).
+  public let infoSHA256: String
+
+  public var chainPath: String { path + "/" + Self.chainName }
+  public func file(_ name: String) -> String { path + "/" + name }
+
+  /// The name of backup `sequence`, taken at `time` (`YYYY-MM-DDTHH:MM:SSZ`).
+  public static func archiveName(sequence: Int, time: String) -> String {
+    time.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "") + "-" + String(format: "%06d", sequence) + ".rehost"
+  }
+
+  /// Whether `name` is a backup archive's name (and which sequence number it carries).
+  public static func sequence(inName name: String) -> Int? {
+    guard name.hasSuffix(".rehost"), !name.hasPrefix("."),
+          let dash = name.lastIndex(of: "-") else { return nil }
+    let digits = name[name.index(after: dash)...].dropLast(".rehost".count)
+    guard digits.count >= 6, digits.allSatisfy(\.isNumber) else { return nil }
+    return Int(digits)
+  }
+
+  /// The text of `rehost-repo.json`: one JSON object, keys in this order.
+  static func infoText(id: String, created: String, recipients: [String], signer: String) -> String {
+    "{\"format\":\(JSONText.string(format)),\"id\":\(JSONText.string(id)),\"created\":\(JSONText.string(created)),"
+      + "\"signer\":\(JSONText.string(signer)),\"recipients\":[" + recipients.map(JSONText.string).joined(separator: ",") + "]}\n"
+  }
+
+  /// Creates a repository at `path` (a new or empty directory, made 0700), its info file
+  /// and the chain's first line, signed by `signer`.
+  public static func create(at path: String, recipients: [String], signer: AsymmetricKey) throws -> Repository {
+    if mkdir(path, 0o700) != 0 {
+      guard errno == EEXIST else { throw SystemError.io("create the repository", path) }
+      let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? ["?"]
+      guard entries.isEmpty else {
+        throw RehostError(.refused, "\(path) is not empty\(entries.contains(infoName) ? ": it is a repository already" : "")",
+                          hint: "give a new or empty directory to `rehost backup init`")
+      }
+    }
+    let id = Hex.encode(try SecureRandom.bytes(16))
+    let text = infoText(id: id, created: Timestamp.now(), recipients: recipients, signer: signer.fingerprint())
+    let info = try AtomicFile(path: path + "/" + infoName, mode: 0o644)
+    try Array(text.utf8).withUnsafeBytes { try info.write($0) }
+    try info.commit()
+    let repository = try open(path)
+    let chain = try SignedLogFile(path: repository.chainPath, head: "", nextSeq: 0)
+    try chain.append(Chain.Event.initialized.rawValue, [("repository", .string(id)), ("repository_sha256", .string(repository.infoSHA256))],
+                     signer: signer)
+    return repository
+  }
+
+  /// Opens the repository at `path`: its info file, strictly read.
+  public static func open(_ path: String) throws -> Repository {
+    let infoPath = path + "/" + infoName
+    guard FileManager.default.fileExists(atPath: infoPath) else {
+      throw RehostError(.usage, "\(path) is not a backup repository (no \(infoName))", hint: "create one with `rehost backup init`")
+    }
+    let bytes = try InputFile.read(infoPath, what: "repository file", limit: 64 * 1024)
+    func bad(_ why: String) -> RehostError {
+      RehostError(.corrupt, "\(infoPath): \(why)", hint: "this file is written once by `rehost backup init` and never changed; restore it from a copy")
+    }
+    guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+          object["format"] as? String == format, let id = object["id"] as? String, RepositoryLink.isValidID(id),
+          let created = object["created"] as? String, Timestamp.isValid(created),
+          let signer = object["signer"] as? String, signer.count == 64,
+          let recipients = object["recipients"] as? [String], !recipients.isEmpty else {
+      throw bad("not a \(format) file (format, id, created, signer, recipients)")
+    }
+    guard Array(infoText(id: id, created: created, recipients: recipients, signer: signer).utf8) == bytes else {
+      throw bad("not written the canonical way")
+    }
+    return Repository(path: path, id: id, created: created, recipients: recipients, signer: signer,
+                      infoSHA256: Hex.encode(SHA256.hash(bytes)))
+  }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import RehostBackups
+import RehostBase
+import RehostServices
+
+extension Rehost.Backup {
+  struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "The nightly job: back up what the config names into its repository, then prune.",
+      discussion: """
+        Silent on success (warnings aside) unless --verbose; on failure one error on stderr \
+        and a non-zero exit (the README's exit codes; 8 when another run holds the \
+        repository). --json prints a summary object. The config's metrics-file is written \
+        after every run, success or not.
+        """)
+
+    @Option(name: .long, help: ArgumentHelp("The backup config (docs/BACKUP.md).", valueName: "FILE.yaml"))
+    var config: String
+
+    @Flag(name: .long, help: "Say what was done.")
+    var verbose = false
+
+    @Flag(name: .long, help: "Print a JSON summary on standard output.")
+    var json = false
+
+    func run() throws {
+      let started = Date()
+      let config = try BackupConfig.load(self.config)
+      do {
+        let summary = try BackupRun.run(config)
+        try writeMetrics(config, started: started, status: 0, summary: summary)
+        for warning in summary.warnings { Console.error("rehost: warning: \(warning)") }
+        if verbose {
+          for note in summary.notes { Console.error("rehost: note: \(note)") }
+          let b = summary.backup
+          if let adopted = summary.adopted { print("recorded backup \(adopted.sequence) (\(adopted.archive)), which a stopped run had sealed") }
+          print("backup \(b.sequence): \(summary.repository.file(b.archive)), \(b.entries) entries, \(Console.bytes(b.archiveSize))")
+          print("  archive SHA-256 \(b.archiveSHA256), seal SHA-256 \(b.sealSHA256)")
+          for p in summary.pruned { print("pruned backup \(p.sequence) (\(p.archive))") }
+          print("\(summary.live) backups in the repository, \(summary.chainLength) recorded in its chain")
+        }
+        if json { print(BackupJSON.summary(summary, duration: Date().timeIntervalSince(started))) }
+      } catch let error as RehostError {
+        try? writeMetrics(config, started: started, status: ExitCodes.code(for: error.kind), summary: nil)
+        if json { print(BackupJSON.failure(error, code: ExitCodes.code(for: error.kind), duration: Date().timeIntervalSince(started))) }
+        throw error
+      }
+    }
+
+    func writeMetrics(_ config: BackupConfig, started: Date, status: Int32, summary: BackupSummary?) throws {
+      guard let path = config.metricsFile else { return }
+      var metrics = BackupMetrics(repository: config.repository, runTime: time(nil), exitStatus: status,
+                                  duration: Date().timeIntervalSince(started))
+      if let summary {
+        (metrics.bytes, metrics.entries) = (summary.backup.archiveSize, summary.backup.entries)
+        (metrics.archives, metrics.chainLength) = (summary.live, summary.chainLength)
+      }
+      if let chain = try? Chain.read(try Repository.open(config.repository)) {
+        metrics.lastSuccess = chain.live.compactMap { Timestamp.seconds($0.created) }.max()
+        (metrics.archives, metrics.chainLength) = (chain.live.count, chain.backups.count)
+      }
+      do {
+        try metrics.write(to: path)
+      } catch let error as RehostError {
+        Console.error("rehost: warning: the metrics file was not written: \(error.message)")
+      }
+    }
+  }
+}
+
+/// The JSON objects `--json` prints.
+enum BackupJSON {
+  static func summary(_ s: BackupSummary, duration: Double) -> String {
+    let b = s.backup
+    func strings(_ list: [String]) -> String { "[" + list.map(JSONText.string).joined(separator: ",") + "]" }
+    return "{\"status\":\"ok\",\"repository\":\(JSONText.string(s.repository.path)),\"sequence\":\(b.sequence),"
+      + "\"archive\":\(JSONText.string(s.repository.file(b.archive))),\"archive_sha256\":\"\(b.archiveSHA256)\",\"seal_sha256\":\"\(b.sealSHA256)\","
+      + "\"bytes\":\(b.archiveSize),\"entries\":\(b.entries),\"content_bytes\":\(b.contentBytes),"
+      + "\"duration_seconds\":\(String(format: "%.3f", duration)),\"pruned\":[\(s.pruned.map { String($0.sequence) }.joined(separator: ","))],"
+      + "\"backups\":\(s.live),\"chain_length\":\(s.chainLength),\"warnings\":\(strings(s.warnings)),\"notes\":\(strings(s.notes))}"
+  }
+
+  static func failure(_ error: RehostError, code: Int32, duration: Double) -> String {
+    "{\"status\":\"failed\",\"exit\":\(code),\"error\":\(JSONText.string(error.message)),\"hint\":\(JSONText.string(error.hint ?? "")),"
+      + "\"duration_seconds\":\(String(format: "%.3f", duration))}"
+  }
+}
