@@ -5,8 +5,9 @@ PREFIX ?= /usr/local
 SWIFT  ?= swift
 DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-config zstd openssl openssh-client python3 python3-pip sqlite3
 # The database tests start real servers from Debian's packages; the runbook report is printed by
-# a real browser (chromium, headless) and read back with pdftotext.
-TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps
+# a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
+# with libfaketime and check their metrics with promtool (Debian's prometheus).
+TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus
 BENCH_DEBS := age time gcc
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -55,7 +56,7 @@ test: test-deps
 # (default 120). Seeds: Tests/Fuzz/corpus (python3 Tests/Fuzz/make-corpus.py writes
 # them); new inputs go to .build-fuzz/corpus, crashes to .build-fuzz/findings (Swift's
 # own backtracer is off so that libFuzzer's handler saves the input).
-FUZZ_TARGETS := header chunks seal manifest tar policy inventory share runbook journal
+FUZZ_TARGETS := header chunks seal manifest tar policy inventory share runbook journal backup-config repository chain
 FUZZ_SECONDS ?= 120
 
 fuzz-build:

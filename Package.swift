@@ -79,7 +79,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
-    .executableTarget(name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices", "RehostRunbooks"]),
+    .executableTarget(
+      name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices", "RehostRunbooks", "RehostBackups"]),
 
     .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
     .testTarget(name: "RehostMathTests", dependencies: ["RehostMath"]),
@@ -88,6 +89,7 @@ let package = Package(
       name: "RehostServicesTests",
       dependencies: ["RehostServices", "RehostFormat", "RehostStorage", "RehostCrypto", "RehostBase"]),
     .testTarget(name: "RehostDatabasesTests", dependencies: ["RehostDatabases", "RehostFormat", "RehostBase"]),
+    .testTarget(name: "RehostBackupsTests", dependencies: ["RehostBackups", "RehostCrypto", "RehostBase"]),
     .testTarget(name: "RehostRunbooksTests", dependencies: ["RehostRunbooks", "RehostServices", "RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(name: "EndToEndTests", dependencies: ["RehostFormat"], exclude: ["Scripts"]),
   ]

@@ -73,13 +73,22 @@ public struct Repository: Sendable {
     return repository
   }
 
+  public init(path: String, id: String, created: String, recipients: [String], signer: String, infoSHA256: String) {
+    (self.path, self.id, self.created, self.recipients, self.signer, self.infoSHA256) = (path, id, created, recipients, signer, infoSHA256)
+  }
+
   /// Opens the repository at `path`: its info file, strictly read.
   public static func open(_ path: String) throws -> Repository {
     let infoPath = path + "/" + infoName
     guard FileManager.default.fileExists(atPath: infoPath) else {
       throw RehostError(.usage, "\(path) is not a backup repository (no \(infoName))", hint: "create one with `rehost backup init`")
     }
-    let bytes = try InputFile.read(infoPath, what: "repository file", limit: 64 * 1024)
+    return try parse(try InputFile.read(infoPath, what: "repository file", limit: 64 * 1024), path: path)
+  }
+
+  /// The repository whose `rehost-repo.json` holds `bytes` (nothing read from disk).
+  public static func parse(_ bytes: [UInt8], path: String) throws -> Repository {
+    let infoPath = path + "/" + infoName
     func bad(_ why: String) -> RehostError {
       RehostError(.corrupt, "\(infoPath): \(why)", hint: "this file is written once by `rehost backup init` and never changed; restore it from a copy")
     }

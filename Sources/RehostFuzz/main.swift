@@ -4,10 +4,11 @@
 //   REHOST_FUZZ=seal .build-fuzz/release/rehost-fuzz CORPUS_DIR
 //
 // REHOST_FUZZ names the parser: header, chunks, seal, manifest, tar, policy, inventory,
-// share, runbook, journal. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
+// share, runbook, journal, backup-config, repository, chain. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
 // in Tests/Fuzz/corpus. A parser may throw RehostError (that is a refusal); anything
 // else (a crash, a trap, another error type, a hang) is a finding.
 import Foundation
+import RehostBackups
 import RehostBase
 import RehostCrypto
 import RehostFormat
@@ -62,6 +63,11 @@ let journalRunbook: Runbook = {
   precondition(runbook?.sha256 == "548d654963c698f8c43451dbad7727ac87cad1bba26cd8306a382a81326feb3e", "not the seeds' runbook")
   return runbook!
 }()
+
+/// The repository of the seed chains: signed by the journal's operator key (32 bytes of 1).
+let chainRepository = Repository(path: "/nonexistent/fuzz-repo", id: String(repeating: "ab", count: 16), created: "2026-12-01T00:00:00Z",
+                                 recipients: ["x25519 " + String(repeating: "0", count: 64)],
+                                 signer: journalPolicy.keys[0].key.fingerprint(), infoSHA256: String(repeating: "cd", count: 32))
 
 /// Runs `body`; a RehostError is a refusal, anything else a finding.
 func refusalsOnly(_ body: () throws -> Void) {
@@ -124,8 +130,18 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     // witness (keys of the seed corpus, Tests/Fuzz/make-corpus.py), with and without the runbook.
     refusalsOnly { _ = try JournalVerifier.verify(bytes, path: "fuzz.jsonl", policy: journalPolicy, runbook: nil) }
     refusalsOnly { _ = try JournalVerifier.verify(bytes, path: "fuzz.jsonl", policy: journalPolicy, runbook: journalRunbook) }
+  case "backup-config":
+    refusalsOnly { _ = try BackupConfig(text: bytes, file: "/fuzz/backup.yaml") }
+  case "repository":
+    refusalsOnly { _ = try Repository.parse(bytes, path: "/fuzz/repo") }
+  case "chain":
+    // A repository's chain as an auditor receives it (seeds: Tests/Fuzz/make-corpus.py).
+    refusalsOnly {
+      let chain = try Chain.read(chainRepository, bytes: bytes)
+      _ = Prune.plan(chainRepository, chain: chain, retention: Retention(description: "keep-last=2 keep-daily=3") ?? Retention())
+    }
   default:
-    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory, share, runbook or journal")
+    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory, share, runbook, journal, backup-config, repository or chain")
   }
   return 0
 }

@@ -177,6 +177,189 @@ import Testing
     #expect(try Self.verifyChain(box).stderr.contains("deleted without a prune record"))
   }
 
+  // MARK: Cron manners
+
+  /// A source that takes a while to back up: 800 small files and a sparse file (320 MiB:
+  /// about a second).
+  static func slowSource(_ box: Sandbox, megabytes: Int = 320) throws {
+    try box.mustSh("""
+      mkdir -p srv/ca/bulk && for i in $(seq 800); do head -c 700 /dev/urandom > srv/ca/bulk/$i.pem; done
+      truncate -s \(megabytes)M srv/ca/bulk/sparse.img
+      """)
+  }
+
+  @Test func overlappingRunsExitAtOnceAndAKilledRunLeavesNoLock() throws {
+    let box = try Self.prepared()
+    try Self.slowSource(box)
+    let r = try box.sh("""
+      '\(rehostBinary)' backup run --config backup.yaml > first.out 2>&1 & first=$!
+      for _ in $(seq 200); do [ -e repo/.lock ] && break; sleep 0.01; done
+      start=$(date +%s%N)
+      '\(rehostBinary)' backup run --config backup.yaml > second.out 2>&1; echo "second $?"
+      echo "took $(( ($(date +%s%N) - start) / 1000000 ))"
+      wait $first; echo "first $?"
+      """)
+    let second = String(decoding: try box.read("second.out"), as: UTF8.self)
+    #expect(r.stdout.contains("second 8") && r.stdout.contains("first 0"), "\(r.output)\n\(second)")
+    #expect(second.contains("another rehost run is busy: pid ") && second.contains("backing up into"), "\(second)")
+    let took = Int(r.stdout.split(separator: "\n").first { $0.hasPrefix("took ") }?.dropFirst(5) ?? "") ?? 99_999
+    #expect(took < 500, "the second run waited \(took) ms instead of exiting at once")
+    // Killed outright while it holds the lock: the next run takes it and succeeds.
+    try box.mustSh("""
+      '\(rehostBinary)' backup run --config backup.yaml > killed.out 2>&1 & pid=$!
+      for _ in $(seq 200); do [ -e repo/.lock ] && break; sleep 0.01; done; sleep 0.2
+      kill -KILL $pid; wait $pid || true
+      """)
+    try Self.backup(box)
+    let verify = try Self.verifyChain(box)
+    #expect(verify.status == 0 && verify.stdout.contains("2 backups recorded"), "\(verify.output)")
+  }
+
+  @Test func sigkillAtRandomPointsNeverLeavesAPartialBackupListedAsComplete() throws {
+    let box = try Self.prepared(config: Self.config + "retention: {keep-last: 3}\n")
+    try Self.slowSource(box, megabytes: 128)
+    let started = Date()
+    try Self.backup(box)
+    let whole = Date().timeIntervalSince(started)
+    for round in 0..<20 {
+      let delay = Double.random(in: 0...(whole * 1.1))
+      try box.mustSh("""
+        '\(rehostBinary)' backup run --config backup.yaml > run.out 2>&1 & pid=$!
+        sleep \(String(format: "%.3f", delay)); kill -KILL $pid 2>/dev/null; wait $pid || true
+        """)
+      // Whatever the kill left: every backup listed as ok verifies, and the chain does.
+      let list = try box.rehost("backup", "list", "repo", "--json")
+      #expect(list.status == 0, "round \(round): \(list.output)")
+      for line in list.stdout.split(separator: "\n") where line.contains(#""complete":true"#) {
+        let archive = String(line.components(separatedBy: #""archive":""#)[1].prefix { $0 != "\"" })
+        let v = try box.rehost("verify", "repo/" + archive, "--trust", "host.pub")
+        #expect(v.status == 0, "round \(round) after \(delay) s: \(archive) is listed complete but: \(v.output)")
+      }
+      let chain = try Self.verifyChain(box)
+      #expect(chain.status == 0, "round \(round) after \(delay) s: \(chain.output)")
+      let next = try Self.backup(box)
+      #expect(next.status == 0, "round \(round): the next run failed")
+      let after = try Self.verifyChain(box)
+      #expect(after.status == 0 && !after.stdout.contains("note:"), "round \(round): \(after.output)")
+      let hidden = try FileManager.default.contentsOfDirectory(atPath: box.path("repo")).filter { $0.hasPrefix(".") }
+      #expect(hidden.isEmpty, "round \(round): left \(hidden)")
+    }
+  }
+
+  @Test func aFullDiskFailsClearlyAndLeavesEarlierBackupsAndTheChainAsTheyWere() throws {
+    let box = try Sandbox()
+    guard let disk = try FullDiskTests.SmallDisk(box, megabytes: 8) else { return }
+    try box.keygen("host", "custodian")
+    try box.mustSh("mkdir -p srv/ca metrics && head -c 3000000 /dev/urandom > srv/ca/big.bin && echo k > srv/ca/key.pem")
+    try box.write("backup.yaml", Array(Self.config.replacingOccurrences(of: "repository: repo", with: "repository: \(disk.path)/repo").utf8))
+    #expect(try box.rehost("backup", "init", "--config", "backup.yaml").status == 0)
+    try Self.backup(box)
+    try Self.backup(box)
+    let chainBefore = try box.read("disk/repo/chain.jsonl")
+    let full = try box.rehost("backup", "run", "--config", "backup.yaml")
+    #expect(full.status == 1 && full.stderr.contains("No space left on device") && full.stderr.contains("hint:"), "\(full.output)")
+    #expect(full.stderr.split(separator: "\n").count <= 2, "more than one short error for cron: \(full.stderr)")
+    #expect(try box.read("disk/repo/chain.jsonl") == chainBefore, "the chain changed")
+    let verify = try Self.verifyChain(box, disk.path + "/repo")
+    #expect(verify.status == 0 && verify.stdout.contains("2 backups recorded, 2 present and verified"), "\(verify.output)")
+    let hidden = try FileManager.default.contentsOfDirectory(atPath: disk.path + "/repo").filter { $0.hasPrefix(".") }
+    #expect(hidden.isEmpty, "left \(hidden)")
+    let metrics = String(decoding: try box.read("metrics/rehost.prom"), as: UTF8.self)
+    #expect(metrics.contains("rehost_backup_last_exit_status{repository=\"\(disk.path)/repo\"} 1"), "\(metrics)")
+  }
+
+  @Test func theMetricsFilePassesPromtoolAfterSuccessAndFailure() throws {
+    let box = try Self.prepared()
+    let promtool = try #require(["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                "promtool is missing: make test-deps installs Debian's prometheus package")
+    try Self.backup(box)
+    let ok = try box.sh("'\(promtool)' check metrics < metrics/rehost.prom")
+    #expect(ok.status == 0, "\(ok.output)")
+    let text = String(decoding: try box.read("metrics/rehost.prom"), as: UTF8.self)
+    for name in ["last_run_timestamp_seconds", "last_exit_status", "last_duration_seconds", "last_success_timestamp_seconds",
+                 "last_bytes", "last_entries", "archives", "chain_length"] {
+      #expect(text.contains("\nrehost_backup_\(name){repository="), "no \(name) in\n\(text)")
+    }
+    #expect(text.contains("rehost_backup_last_exit_status{repository=\"\(box.dir)/repo\"} 0"))
+    // A failed run (the source gone) says so, and keeps the last success's time.
+    let success = text.split(separator: "\n").first { $0.hasPrefix("rehost_backup_last_success_timestamp_seconds") }
+    try box.mustSh("mv srv/ca srv/gone")
+    let failed = try box.rehost("backup", "run", "--config", "backup.yaml", "--json")
+    #expect(failed.status != 0 && failed.stdout.hasPrefix(#"{"status":"failed","exit":"#), "\(failed.output)")
+    let after = String(decoding: try box.read("metrics/rehost.prom"), as: UTF8.self)
+    #expect(after.contains("rehost_backup_last_exit_status{repository=\"\(box.dir)/repo\"} \(failed.status)"), "\(after)")
+    #expect(after.split(separator: "\n").first { $0.hasPrefix("rehost_backup_last_success_timestamp_seconds") } == success)
+    let bad = try box.sh("'\(promtool)' check metrics < metrics/rehost.prom")
+    #expect(bad.status == 0, "\(bad.output)")
+  }
+
+  @Test func aHostHoldingOnlyPublicKeysBacksUpAndACustodianRestoresTheNewest() throws {
+    let box = try Self.prepared()
+    // The custodian's private key lives elsewhere; the host has its own key and public keys.
+    try box.mustSh("mkdir -p custodian-home && mv custodian.key operator.key auditor.key custodian-home/")
+    let quiet = try Self.backup(box)
+    #expect(quiet.stdout.isEmpty && quiet.stderr.isEmpty, "not silent on success: \(quiet.output)")
+    let json = try box.rehost("backup", "run", "--config", "backup.yaml", "--json")
+    #expect(json.status == 0 && json.stdout.hasPrefix(#"{"status":"ok","repository":"#) && json.stdout.contains(#""sequence":2,"#), "\(json.output)")
+    // The host cannot open its own backups.
+    let newest = try box.rehost("backup", "list", "repo", "--newest")
+    let archive = try #require(newest.stdout.components(separatedBy: "newest: ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+    let own = try box.rehost("restore", archive, "--to", "stolen", "--identity", "host.key", "--trust", "host.pub")
+    #expect(own.status == 5, "the host's key opened a backup: \(own.output)")
+    // A custodian, elsewhere, restores it.
+    try box.mustSh("mv custodian-home/*.key . ")
+    let restored = try box.rehost("restore", archive, "--to", "restored", "--identity", "custodian.key", "--trust", "host.pub")
+    #expect(restored.status == 0, "\(restored.output)")
+    try box.mustSh("diff -r srv/ca restored/ca")
+    // The restore drill runbook takes the newest backup from the repository and checks it.
+    try box.mustSh("""
+      mv repo backups
+      printf 'trust host.pub as sealer\\ntrust operator.pub as operator\\ntrust auditor.pub as auditor\\n' > policy.txt
+      printf 'drill-witnessed: [auditor.key]\\n' > drill-answers.yaml
+      """)
+    let drill = try box.rehost("runbook", "run", packageRoot + "/runbooks/restore-drill.yaml", "--journal", "drill", "--as", "Olga",
+                               "--key", "operator.key", "--answers", "drill-answers.yaml")
+    #expect(drill.status == 0 && drill.stdout.contains("newest: backups/"), "\(drill.output)")
+    #expect(try box.rehost("runbook", "verify", "drill").status == 0)
+  }
+
+  @Test func configsAndRepositoriesThatAreWrongAreRefusedWithTheirReason() throws {
+    let box = try Self.prepared()
+    // (what, the config, exit status, words)
+    let cases: [(String, String, Int32, String)] = [
+      ("an unknown key", Self.config + "retension: {keep-last: 3}\n", 2, "bad.yaml:7: unknown key `retension`"),
+      ("a bad retention", Self.config + "retention: {keep-within: 3 weeks}\n", 2, "`keep-within:` is a duration"),
+      ("no recipients", Self.config.replacingOccurrences(of: "recipients: [custodian.pub]\n", with: ""), 2, "name who can open the backups"),
+      ("other recipients", Self.config.replacingOccurrences(of: "custodian.pub", with: "auditor.pub"), 6, "names other recipients"),
+      ("another signing key", Self.config.replacingOccurrences(of: "host.key", with: "operator.key"), 6, "is not the key that seals"),
+      ("the schema version", Self.config.replacingOccurrences(of: "backup: 1", with: "backup: 2"), 2, "`backup: 1`"),
+    ]
+    for (what, text, status, words) in cases {
+      try box.write("bad.yaml", Array(text.utf8))
+      let r = try box.rehost("backup", "run", "--config", "bad.yaml")
+      #expect(r.status == status && r.stderr.contains(words), "\(what): \(r.output)")
+    }
+    // The host's own identity as a recipient: a thief of the host would read everything.
+    try box.write("own.yaml", Array(Self.config.replacingOccurrences(of: "repository: repo", with: "repository: own")
+      .replacingOccurrences(of: "custodian.pub", with: "host.pub").utf8))
+    let own = try box.rehost("backup", "init", "--config", "own.yaml")
+    #expect(own.status == 6 && own.stderr.contains("can decrypt these backups") && !box.exists("own/rehost-repo.json"), "\(own.output)")
+    // A repository is made once.
+    let twice = try box.rehost("backup", "init", "--config", "backup.yaml")
+    #expect(twice.status == 6 && twice.stderr.contains("it is a repository already"), "\(twice.output)")
+    // verify-chain trusts only the host's key.
+    let wrongKey = try box.rehost("backup", "verify-chain", "repo", "--trust", "operator.pub")
+    #expect(wrongKey.status == 4 && wrongKey.stderr.contains("not by the key you trust"), "\(wrongKey.output)")
+    // An empty repository is older than any --max-age.
+    let stale = try Self.verifyChain(box, "repo", "--max-age", "26h")
+    #expect(stale.status == 7 && stale.stderr.contains("holds no backup"), "\(stale.output)")
+    try Self.backup(box)
+    #expect(try Self.verifyChain(box, "repo", "--max-age", "26h").status == 0)
+    let old = try run("/usr/bin/faketime", ["-f", "+3d", rehostBinary, "backup", "verify-chain", "repo", "--trust", "host.pub", "--max-age", "2d"],
+                      cwd: box.dir, environment: ["TZ": "UTC"])
+    #expect(old.status == 7 && old.stderr.contains("more than --max-age 2.0 days"), "\(old.output)")
+  }
+
   static func date(_ year: Int, _ month: Int, _ day: Int, _ hour: Int) -> String {
     var c = DateComponents()
     (c.year, c.month, c.day, c.hour) = (year, month, day, hour)

@@ -157,4 +157,31 @@ seed("journal", "resumed", journal(run[:3] + [("resumed", None, [("as", "Op"), (
                                               ("exception", None, [("kind", "partial-line-dropped"), ("bytes", 7), ("sha256", "3" * 64), ("reason", "cut")])]))
 seed("journal", "mismatch", journal(run[:14] + [("value", "bag-opened", [("value", "BAG-0043"), ("matches", False)])]))
 
+# backup-config, repository, chain (docs/BACKUP.md). The chains are signed by the journal's
+# operator key, for the fuzz target's repository (id ab..., rehost-repo.json SHA-256 cd...).
+seed("backup-config", "full", """backup: 1
+repository: /var/backups/rehost
+inventory: ca-host.yaml
+root: /
+sources: [/srv/ca, "web=sqlite:/srv/web/ca.sqlite"]
+exclude: ["*.tmp"]
+label: nightly backup of ca1
+recipients: [alice.pub, bob.pub]
+signing-key: host.key
+signing-key-passphrase-file: host.pass
+retention: {keep-last: 7, keep-daily: 14, keep-weekly: 8, keep-monthly: 12, keep-yearly: 2, keep-hourly: 3, keep-within: 1y2m3d4h}
+metrics-file: rehost.prom
+""")
+seed("backup-config", "custodians", "backup: 1\nrepository: r\nsources: [s]\ncustodians: {threshold: 2, keys: [a.pub, b.pub, c.pub]}\nsigning-key: h.key\n")
+seed("repository", "repo", '{"format":"rehost-repository/1","id":"' + "ab" * 16 + '","created":"2026-12-01T00:00:00Z","signer":"'
+     + rf.fingerprint(journal_operator.public_key()) + '","recipients":["x25519 ' + "0" * 64 + '"]}\n')
+chain = [("init", None, [("repository", "ab" * 16), ("repository_sha256", "cd" * 32)])]
+for n in (1, 2, 3):
+    chain.append(("backup", None, [("sequence", n), ("archive", f"2026120{n}T030000Z-00000{n}.rehost"), ("archive_sha256", str(n) * 64),
+                                   ("archive_size", 1000 + n), ("seal_sha256", chr(96 + n) * 64), ("created", f"2026-12-0{n}T03:00:00Z"),
+                                   ("entries", 50), ("content_bytes", 40000)]))
+chain.append(("prune", None, [("sequence", 1), ("archive", "20261201T030000Z-000001.rehost"), ("seal_sha256", "a" * 64), ("policy", "keep-last=2")]))
+seed("chain", "three-and-a-prune", journal(chain))
+seed("chain", "created", journal(chain[:1]))
+
 print("wrote", sum(len(files) for _, _, files in os.walk(corpus)), "seeds into", corpus)
