@@ -8,10 +8,10 @@ DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-co
 # a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
 # with libfaketime and check their metrics with promtool (Debian's prometheus).
 TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus
-BENCH_DEBS := age time gcc
+BENCH_DEBS := age time gcc restic borgbackup
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps test-deps build release test demo bench bench-checks bench-deps install clean fuzz fuzz-build
+.PHONY: all setup deps test-deps build release test demo bench bench-nightly bench-checks bench-deps install clean fuzz fuzz-build
 
 all: build
 
@@ -82,7 +82,11 @@ demo: release
 # `rehost check` against badkeys on 100,000 generated keys.
 bench: bench-deps
 	bench/bench.sh .build/release/rehost
+	bench/bench-nightly.sh .build/release/rehost
 	bench/bench-checks.sh .build/release/rehost
+
+bench-nightly: bench-deps
+	bench/bench-nightly.sh .build/release/rehost
 
 bench-checks: bench-deps
 	bench/bench-checks.sh .build/release/rehost
