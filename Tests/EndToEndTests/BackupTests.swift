@@ -311,6 +311,11 @@ import Testing
     let restored = try box.rehost("restore", archive, "--to", "restored", "--identity", "custodian.key", "--trust", "host.pub")
     #expect(restored.status == 0, "\(restored.output)")
     try box.mustSh("diff -r srv/ca restored/ca")
+    // The auditor with a custodian's key: every backup decrypted and checked, or a sample.
+    let deep = try Self.verifyChain(box, "repo", "--deep", "--identity", "custodian.key")
+    #expect(deep.status == 0 && deep.stdout.contains("2 deep-verified") && deep.stdout.contains("ok (deep)"), "\(deep.output)")
+    let sample = try Self.verifyChain(box, "repo", "--deep", "--identity", "custodian.key", "--sample", "50%")
+    #expect(sample.status == 0 && sample.stdout.contains("1 deep-verified"), "\(sample.output)")
     // The restore drill runbook takes the newest backup from the repository and checks it.
     try box.mustSh("""
       mv repo backups
