@@ -320,7 +320,7 @@ import Testing
     try box.mustSh("""
       mv repo backups
       printf 'trust host.pub as sealer\\ntrust operator.pub as operator\\ntrust auditor.pub as auditor\\n' > policy.txt
-      printf 'drill-witnessed: [auditor.key]\\n' > drill-answers.yaml
+      printf 'scratch-place: yes\\ndrill-witnessed: [auditor.key]\\n' > drill-answers.yaml
       """)
     let drill = try box.rehost("runbook", "run", packageRoot + "/runbooks/restore-drill.yaml", "--journal", "drill", "--as", "Olga",
                                "--key", "operator.key", "--answers", "drill-answers.yaml")

@@ -69,8 +69,14 @@ import Testing
       let snapErr = String(decoding: try box.read("run.err"), as: UTF8.self)
       #expect(snap == 0 || snap == expected, "snapshot round \(round) ended with \(snap): \(snapErr)")
       // A signal while the process is still loading, before main, ends it by the default
-      // action: with 128+N and no message, before it has done anything.
-      if snap != 0 { #expect(snapErr.contains("interrupted") || (snapErr.isEmpty && delay < 0.05), "after \(delay) s: \(snapErr)") }
+      // action: with 128+N and no message, before it has done anything. How long loading
+      // takes depends on the machine's load, so the evidence is what it left: nothing.
+      if snap != 0 && snapErr.isEmpty {
+        let traces = try leftovers(box) + ["new.rehost", "new.rehost.seal"].filter(box.exists)
+        #expect(traces.isEmpty, "a silent end after \(delay) s left \(traces)")
+      } else if snap != 0 {
+        #expect(snapErr.contains("interrupted"), "after \(delay) s: \(snapErr)")
+      }
       // A signal after the commit (while the summary prints) still finds the new state.
       if snap == 0 || box.exists("new.rehost") || box.exists("new.rehost.seal") {
         #expect(try box.rehost("verify", "new.rehost", "--trust", "operator.pub").status == 0, "round \(round) ended with \(snap)")
