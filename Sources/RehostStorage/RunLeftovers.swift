@@ -115,12 +115,19 @@ public final class LockFile {
     let note = "pid \(getpid()), started \(Timestamp.now()), \(purpose)\n"
     ftruncate(fd, 0)
     _ = Array(note.utf8).withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    // A signal that ends the run at once (no half-done work to undo yet) must not leave
+    // the file behind: the lock itself dies with the process, its file would not.
+    let shown = path
+    onEnd = Interruption.shared.onEnd { unlink(shown) }
   }
+
+  private var onEnd = 0
 
   deinit { release() }
 
   public func release() {
     guard fd >= 0 else { return }
+    Interruption.shared.unregister(onEnd)
     unlink(path)
     close(fd)
     fd = -1

@@ -58,13 +58,19 @@ import Testing
             restore, try seconds(box, restore + " && rm -rf out"))
   }
 
+  /// A random moment of a run that takes `time`: every fourth round within its first
+  /// tenth, where the short windows are (a lock taken, no work registered yet).
+  func moment(_ round: Int, of time: Double) -> Double {
+    Double.random(in: 0...(round % 4 == 3 ? time * 0.1 : time * 1.1))
+  }
+
   @Test func signalsAtRandomPointsUndoEverythingAndNeverCrash() throws {
     let box = try Self.prepared()
     let (snapshot, snapshotTime, restore, restoreTime) = try timedCommands(box)
     for round in 0..<Self.rounds {
       let signal = ["INT", "TERM", "HUP"][round % 3]
       let expected: Int32 = ["INT": 130, "TERM": 143, "HUP": 129][signal]!
-      let delay = Double.random(in: 0...snapshotTime * 1.1)
+      let delay = moment(round, of: snapshotTime)
       let snap = try interrupt(box, snapshot, signal: signal, after: delay)
       let snapErr = String(decoding: try box.read("run.err"), as: UTF8.self)
       #expect(snap == 0 || snap == expected, "snapshot round \(round) ended with \(snap): \(snapErr)")
@@ -84,7 +90,7 @@ import Testing
       }
       try expectNoLeftovers(box, "snapshot round \(round)")
 
-      let rest = try interrupt(box, restore, signal: signal, after: Double.random(in: 0...restoreTime * 1.1))
+      let rest = try interrupt(box, restore, signal: signal, after: moment(round, of: restoreTime))
       let restErr = String(decoding: try box.read("run.err"), as: UTF8.self)
       #expect(rest == 0 || rest == expected, "restore round \(round) ended with \(rest): \(restErr)")
       // Interrupted: the old state (nothing), or, past the final rename, the whole tree.
@@ -100,7 +106,7 @@ import Testing
     let box = try Self.prepared()
     let (snapshot, snapshotTime, restore, restoreTime) = try timedCommands(box)
     for round in 0..<Self.rounds {
-      _ = try interrupt(box, snapshot, signal: "KILL", after: Double.random(in: 0...snapshotTime * 1.1))
+      _ = try interrupt(box, snapshot, signal: "KILL", after: moment(round, of: snapshotTime))
       let sealed = box.exists("new.rehost.seal")
       if sealed { #expect(try box.rehost("verify", "new.rehost", "--trust", "operator.pub").status == 0, "round \(round)") }
       if box.exists("new.rehost") && !sealed {
@@ -115,7 +121,7 @@ import Testing
       try expectNoLeftovers(box, "round \(round)")
       try box.mustSh("rm new.rehost new.rehost.seal")
 
-      _ = try interrupt(box, restore, signal: "KILL", after: Double.random(in: 0...restoreTime * 1.1))
+      _ = try interrupt(box, restore, signal: "KILL", after: moment(round, of: restoreTime))
       if box.exists("out") {
         try box.mustSh("test -f out/ca/private/ca.key.pem && test $(ls out/ca/certs | wc -l) = 800 && rm -rf out")
       }
@@ -124,6 +130,25 @@ import Testing
       #expect(next.status == 0, "round \(round): \(next.output)")
       try expectNoLeftovers(box, "round \(round)")
       try box.mustSh("rm -rf out")
+    }
+  }
+
+  /// A signal that comes while a restore holds its lock but has nothing half-done yet
+  /// (here: deriving the key from a passphrase, a second of scrypt) ends it at once, and
+  /// the lock's file goes with it.
+  @Test func aSignalBeforeAnyWorkLeavesNoLockFile() throws {
+    let box = try Sandbox()
+    try box.keygen("operator")
+    try box.mustSh("mkdir -p src/ca && echo key > src/ca/ca.key.pem && echo 'correct horse' > pass.txt")
+    #expect(try box.rehost("snapshot", "src/ca", "--out", "ca.rehost", "--passphrase-file", "pass.txt",
+                           "--scrypt-log-n", "18", "--sign", "operator.key").status == 0)
+    for signal in ["TERM", "INT"] {
+      let status = try interrupt(box, "\(rehost) restore ca.rehost --to out --passphrase-file pass.txt --trust operator.pub",
+                                 signal: signal, after: 0.4)
+      let err = String(decoding: try box.read("run.err"), as: UTF8.self)
+      #expect(status == (signal == "TERM" ? 143 : 130) && err.contains("interrupted by SIG\(signal)"), "\(status): \(err)")
+      try box.expectNothingRestored("out")
+      try expectNoLeftovers(box, "a restore stopped by SIG\(signal) while deriving its key")
     }
   }
 
