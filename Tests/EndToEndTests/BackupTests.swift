@@ -291,6 +291,12 @@ import Testing
     #expect(after.split(separator: "\n").first { $0.hasPrefix("rehost_backup_last_success_timestamp_seconds") } == success)
     let bad = try box.sh("'\(promtool)' check metrics < metrics/rehost.prom")
     #expect(bad.status == 0, "\(bad.output)")
+    // --metrics-file reports even a config nobody can read (an edit that broke it).
+    try box.write("broken.yaml", Array("backup: 1\nrepository: [\n".utf8))
+    let broken = try box.rehost("backup", "run", "--config", "broken.yaml", "--metrics-file", "metrics/cli.prom")
+    let cli = String(decoding: try box.read("metrics/cli.prom"), as: UTF8.self)
+    #expect(broken.status == 2 && cli.contains("rehost_backup_last_exit_status{repository=\"\"} 2"), "\(broken.output)\n\(cli)")
+    #expect(try box.sh("'\(promtool)' check metrics < metrics/cli.prom").status == 0)
   }
 
   @Test func aHostHoldingOnlyPublicKeysBacksUpAndACustodianRestoresTheNewest() throws {

@@ -11,8 +11,9 @@ extension Rehost.Backup {
       discussion: """
         Silent on success (warnings aside) unless --verbose; on failure one error on stderr \
         and a non-zero exit (the README's exit codes; 8 when another run holds the \
-        repository). --json prints a summary object. The config's metrics-file is written \
-        after every run, success or not.
+        repository). --json prints a summary object. The metrics file (--metrics-file, or \
+        the config's metrics-file) is written after every run, success or not; given on the \
+        command line, even a config that cannot be read is reported there.
         """)
 
     @Option(name: .long, help: ArgumentHelp("The backup config (docs/BACKUP.md).", valueName: "FILE.yaml"))
@@ -24,9 +25,24 @@ extension Rehost.Backup {
     @Flag(name: .long, help: "Print a JSON summary on standard output.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Write Prometheus textfile metrics here (instead of the config's metrics-file).",
+                                            valueName: "PATH"))
+    var metricsFile: String?
+
     func run() throws {
       let started = Date()
-      let config = try BackupConfig.load(self.config)
+      let config: BackupConfig
+      do {
+        config = try BackupConfig.load(self.config)
+      } catch let error as RehostError {
+        // A broken config is a failed night too: the alert must not depend on reading it.
+        if let metricsFile {
+          try? write(BackupMetrics(repository: "", runTime: time(nil), exitStatus: ExitCodes.code(for: error.kind),
+                                   duration: Date().timeIntervalSince(started)), to: metricsFile)
+        }
+        if json { print(BackupJSON.failure(error, code: ExitCodes.code(for: error.kind), duration: Date().timeIntervalSince(started))) }
+        throw error
+      }
       do {
         let summary = try BackupRun.run(config)
         try writeMetrics(config, started: started, status: 0, summary: summary)
@@ -49,7 +65,7 @@ extension Rehost.Backup {
     }
 
     func writeMetrics(_ config: BackupConfig, started: Date, status: Int32, summary: BackupSummary?) throws {
-      guard let path = config.metricsFile else { return }
+      guard let path = metricsFile ?? config.metricsFile else { return }
       var metrics = BackupMetrics(repository: config.repository, runTime: time(nil), exitStatus: status,
                                   duration: Date().timeIntervalSince(started))
       if let summary {
@@ -60,6 +76,10 @@ extension Rehost.Backup {
         metrics.lastSuccess = chain.live.compactMap { Timestamp.seconds($0.created) }.max()
         (metrics.archives, metrics.chainLength) = (chain.live.count, chain.backups.count)
       }
+      try write(metrics, to: path)
+    }
+
+    func write(_ metrics: BackupMetrics, to path: String) throws {
       do {
         try metrics.write(to: path)
       } catch let error as RehostError {
