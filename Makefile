@@ -7,7 +7,7 @@ DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-co
 # The database tests start real servers from Debian's packages; the runbook report is printed by
 # a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
 # with libfaketime and check their metrics with promtool (Debian's prometheus).
-TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus
+TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server
 BENCH_DEBS := age time gcc restic borgbackup
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

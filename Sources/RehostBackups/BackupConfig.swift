@@ -27,6 +27,9 @@ public struct BackupConfig: Sendable {
   public let signingKeyPassphraseFile: String?
   public let retention: Retention
   public let metricsFile: String?
+  /// Where each run's backups are copied after it: rclone remotes (`name:path`).
+  public let offsite: [String]
+  public let rcloneConfig: String?
 
   static let help = "see docs/BACKUP.md for the config file"
 
@@ -45,7 +48,7 @@ public struct BackupConfig: Sendable {
     let root = try reader.root(text)
     let top = try reader.mapping(root, "the backup config", keys: [
       "backup", "repository", "inventory", "root", "sources", "exclude", "label", "recipients", "custodians",
-      "signing-key", "signing-key-passphrase-file", "retention", "metrics-file",
+      "signing-key", "signing-key-passphrase-file", "retention", "metrics-file", "offsite",
     ])
     guard let version = top["backup"].flatMap({ $0.int }), version == Self.version else {
       throw reader.error(top["backup"] ?? root, "the first key must be `backup: \(Self.version)` (the schema version)")
@@ -84,6 +87,18 @@ public struct BackupConfig: Sendable {
     signingKey = absolute(try reader.string(try required("signing-key"), "signing-key"))
     signingKeyPassphraseFile = try top["signing-key-passphrase-file"].map { absolute(try reader.string($0, "signing-key-passphrase-file")) }
     metricsFile = try top["metrics-file"].map { absolute(try reader.string($0, "metrics-file")) }
+    if let node = top["offsite"] {
+      let item = try reader.mapping(node, "`offsite`", keys: ["rclone-config", "remotes"])
+      guard let remotesNode = item["remotes"] else { throw reader.error(node, "`offsite:` takes `remotes: [NAME:PATH, ...]` (and `rclone-config: FILE`)") }
+      offsite = try reader.strings(remotesNode, "remotes")
+      if let bad = offsite.first(where: { !$0.contains(":") }) {
+        throw reader.error(remotesNode, "`\(Rclone.shown(bad))` is not an rclone remote: write NAME:PATH, NAME being a remote of the rclone config")
+      }
+      if offsite.isEmpty { throw reader.error(remotesNode, "`remotes:` names no remote") }
+      rcloneConfig = try item["rclone-config"].map { absolute(try reader.string($0, "rclone-config")) }
+    } else {
+      (offsite, rcloneConfig) = ([], nil)
+    }
 
     var retention = Retention()
     if let node = top["retention"] {

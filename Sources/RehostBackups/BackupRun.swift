@@ -19,6 +19,9 @@ public struct BackupSummary: Sendable {
   /// Backups in the repository after the run (recorded, not pruned), and backups ever recorded.
   public let live: Int
   public let chainLength: Int
+  /// The offsite copies made after the backup, and those that failed (the backup stands).
+  public let offsite: [OffsiteCopy.Result]
+  public let offsiteFailures: [(remote: String, error: RehostError)]
 }
 
 /// The nightly job (`rehost backup run`, docs/BACKUP.md): one run at a time per
@@ -76,8 +79,21 @@ public enum BackupRun {
       pruned = try Prune.apply(plan, repository: repository, log: try chain.appender(repository), retention: config.retention, signer: signingKey)
       chain = try Chain.read(repository)
     }
+    // Offsite last, still holding the lock (no run changes the repository under the
+    // copy); a remote that fails does not undo the backup, and the next run copies again.
+    let rclone = Rclone(configFile: config.rcloneConfig)
+    var offsite: [OffsiteCopy.Result] = [], failures: [(remote: String, error: RehostError)] = []
+    for remote in config.offsite {
+      do {
+        let result = try OffsiteCopy.run(repository, to: remote, rclone: rclone)
+        offsite.append(result)
+        notes += result.kept.map { "\(Rclone.shown(remote)) keeps \($0): pruned here, still locked there" }
+      } catch let error as RehostError {
+        failures.append((remote, error))
+      }
+    }
     return BackupSummary(repository: repository, backup: backup, adopted: adopted, pruned: pruned, warnings: warnings, notes: notes,
-                         live: chain.live.count, chainLength: chain.backups.count)
+                         live: chain.live.count, chainLength: chain.backups.count, offsite: offsite, offsiteFailures: failures)
   }
 
   /// The chain, its last line dropped if a crash cut it short (the only damage a run

@@ -67,7 +67,9 @@ public struct Chain: Sendable {
   /// - Throws: `.corrupt` (a damaged line), `.seal` (the chain broken), naming the line.
   public static func read(_ repository: Repository, bytes given: [UInt8]? = nil) throws -> Chain {
     let path = repository.chainPath
-    let bytes = try given ?? InputFile.read(path, what: "chain", limit: 1 << 30, kind: .seal)
+    guard let bytes = try given ?? repository.files.read(Repository.chainName, what: "chain", limit: 1 << 30) else {
+      throw RehostError(.seal, "\(path) is missing: the repository's history is gone", hint: "restore it from a copy (an offsite one); do not trust this repository until then")
+    }
     func at(_ line: Int, _ kind: RehostError.Kind, _ why: String) -> RehostError {
       RehostError(kind, "\(path):\(line): \(why)",
                   hint: kind == .corrupt ? "the chain was damaged; restore it from a copy (verify-chain --state tells an older copy)"

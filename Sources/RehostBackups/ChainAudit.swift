@@ -7,7 +7,7 @@ import RehostStorage
 
 /// What `rehost backup verify-chain` is asked to check.
 public struct ChainAuditOptions {
-  public var repository: String
+  public var repository: any RepositoryFiles
   /// The host's public key: the only key whose seals and chain lines count.
   public var trusted: AsymmetricKey
   /// Remembers the chain seen last time, to tell a rollback or a rewritten history.
@@ -19,7 +19,7 @@ public struct ChainAuditOptions {
   public var samplePercent: Double = 100
   public var now = time(nil)
 
-  public init(repository: String, trusted: AsymmetricKey) {
+  public init(repository: any RepositoryFiles, trusted: AsymmetricKey) {
     self.repository = repository
     self.trusted = trusted
   }
@@ -56,6 +56,7 @@ public struct ChainAudit: Sendable {
                         hint: "pass --trust with the host's public key, as compared out of band")
     }
     let chain = try Chain.read(repository)
+    let listing = try repository.files.list()
     var problems: [String] = [], notes: [String] = []
     if let statePath = options.statePath {
       problems += try ChainState.compare(statePath, repository: repository, chain: chain)
@@ -83,15 +84,13 @@ public struct ChainAudit: Sendable {
         }
         continue
       }
-      if let why = fileProblem(repository, chain: chain, backup: backup) {
+      if let why = fileProblem(repository, chain: chain, backup: backup, listing: listing) {
         problems.append("\(tag): \(why)")
         row("BAD: \(why)")
         continue
       }
-      var verify = VerifyOptions(archive: repository.file(backup.archive), policy: policy)
-      if deep.contains(backup.sequence) { verify.identities = options.identities }
       do {
-        _ = try Verify.run(verify)
+        _ = try repository.files.verify(backup.archive, policy: policy, identities: deep.contains(backup.sequence) ? options.identities : [])
         if deep.contains(backup.sequence) { deepVerified.append(backup.sequence) }
         row(deep.contains(backup.sequence) ? "ok (deep)" : "ok")
       } catch let error as RehostError {
@@ -99,11 +98,10 @@ public struct ChainAudit: Sendable {
         row("BAD: \(error.message)")
       }
     }
-    let (unrecordedProblems, unrecordedNotes) = unrecorded(repository, chain: chain, policy: policy)
+    let (unrecordedProblems, unrecordedNotes) = unrecorded(repository, chain: chain, policy: policy, listing: listing)
     problems += unrecordedProblems
     notes += unrecordedNotes
-    for backup in chain.backups where chain.prunes[backup.sequence] != nil
-      && FileManager.default.fileExists(atPath: repository.file(backup.archive + ".seal")) {
+    for backup in chain.backups where chain.prunes[backup.sequence] != nil && listing[backup.archive + ".seal"] != nil {
       notes.append("backup \(backup.sequence) was pruned but its files are still there (a run stopped while removing them; the next run does)")
     }
 
@@ -123,10 +121,10 @@ public struct ChainAudit: Sendable {
 
   /// What is wrong with a recorded backup's files: gone, replaced, moved, or not in its
   /// place in the chain of seals (nil when its seal is the one recorded and says so).
-  static func fileProblem(_ repository: Repository, chain: Chain, backup: Chain.Backup) -> String? {
-    let archive = FileManager.default.fileExists(atPath: repository.file(backup.archive))
-    let sealPath = repository.file(backup.archive + ".seal")
-    guard let seal = try? InputFile.read(sealPath, what: "seal", limit: Seal.maxSealBytes) else {
+  static func fileProblem(_ repository: Repository, chain: Chain, backup: Chain.Backup, listing: [String: Int64]) -> String? {
+    let archive = listing[backup.archive] != nil
+    guard listing[backup.archive + ".seal"] != nil,
+          let seal = try? repository.files.read(backup.archive + ".seal", what: "seal", limit: Seal.maxSealBytes) else {
       return archive ? "its seal is missing (deleted without a prune record)" : "deleted without a prune record (archive and seal are missing)"
     }
     guard archive else { return "its archive is missing (deleted without a prune record)" }
@@ -147,20 +145,21 @@ public struct ChainAudit: Sendable {
   /// Backups in the directory that the chain does not record: the one a stopped run left
   /// (the next in the chain of seals, sealed by the host: a note), or anything else (a
   /// problem: planted, or a fork).
-  static func unrecorded(_ repository: Repository, chain: Chain, policy: TrustPolicy) -> (problems: [String], notes: [String]) {
+  static func unrecorded(_ repository: Repository, chain: Chain, policy: TrustPolicy,
+                         listing: [String: Int64]) -> (problems: [String], notes: [String]) {
     let recorded = Set(chain.backups.map(\.archive))
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: repository.path)) ?? []).sorted()
+    let names = listing.keys.sorted()
     var problems: [String] = [], notes: [String] = []
     for name in names where !name.hasPrefix(".") {
       let archive = name.hasSuffix(".rehost.seal") ? String(name.dropLast(5)) : name
       guard let sequence = Repository.sequence(inName: archive), !recorded.contains(archive) else { continue }
-      if name.hasSuffix(".seal") && names.contains(archive) { continue }  // reported with its archive
+      if name.hasSuffix(".seal") && listing[archive] != nil { continue }  // reported with its archive
       let next = (chain.last?.sequence ?? 0) + 1
-      if sequence == next, names.contains(archive + ".seal"),
-         let report = try? Verify.run(VerifyOptions(archive: repository.file(archive), policy: policy)),
+      if sequence == next, listing[archive + ".seal"] != nil,
+         let report = try? repository.files.verify(archive, policy: policy, identities: []),
          report.facts.repository == RepositoryLink(id: repository.id, sequence: next, previousSealSHA256: chain.last?.sealSHA256) {
         notes.append("backup \(sequence) (\(archive)) is sealed but not yet in the chain: a run was stopped before recording it; the next run records it")
-      } else if !names.contains(archive + ".seal") || !names.contains(archive) {
+      } else if listing[archive + ".seal"] == nil || listing[archive] == nil {
         problems.append("backup \(sequence) (\(name)): a file the chain does not record, without its \(name.hasSuffix(".seal") ? "archive" : "seal")")
       } else {
         problems.append("backup \(sequence) (\(archive)): a backup the chain does not record (planted, or a fork of the chain)")
@@ -201,7 +200,7 @@ enum ChainState {
     if chain.lines.count < lines {
       return ["rolled back: the chain has \(chain.lines.count) lines and backups up to \(newest); on \(checked) it had \(lines) lines and backups up to \(sequence) (backups \(newest + 1) to \(sequence) are gone): the repository was put back to an older state"]
     }
-    let raw = SignedLog.lines(try InputFile.read(repository.chainPath, what: "chain", limit: 1 << 30, kind: .seal)).lines
+    let raw = SignedLog.lines(try repository.files.read(Repository.chainName, what: "chain", limit: 1 << 30) ?? []).lines
     guard SignedLog.hash(raw[lines - 1]) == head else {
       return ["history rewritten: chain line \(lines) is not the one seen on \(checked) (backups up to \(sequence) then): the chain was replaced"]
     }

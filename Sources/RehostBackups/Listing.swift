@@ -20,16 +20,17 @@ public enum Listing {
     public let complete: Bool
   }
 
-  public static func rows(_ repositoryPath: String) throws -> (Repository, [Row]) {
-    let repository = try Repository.open(repositoryPath)
+  public static func rows(_ files: any RepositoryFiles) throws -> (Repository, [Row]) {
+    let repository = try Repository.open(files)
     let chain = try Chain.read(repository)
+    let listing = try files.list()
     var rows: [Row] = []
     for backup in chain.backups {
       let status: String
       var complete = false
       if chain.prunes[backup.sequence] != nil {
         status = "pruned"
-      } else if let why = Prune.problem(repository, backup) {
+      } else if let why = Prune.problem(repository, backup, listing: listing) {
         status = "BAD: \(why)"
       } else {
         status = "ok"
@@ -40,11 +41,11 @@ public enum Listing {
     }
     // What the chain does not record: never shown as complete.
     let recorded = Set(chain.backups.map(\.archive))
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: repository.path)) ?? []).sorted()
-    for name in names where !recorded.contains(name) && !name.hasPrefix(".") {
+    for name in listing.keys.sorted() where !recorded.contains(name) && !name.hasPrefix(".") {
       guard let sequence = Repository.sequence(inName: name) else { continue }
-      let sealed = names.contains(name + ".seal")
-      let facts = sealed ? (try? SealFacts(fields: Seal.parse(InputFile.read(repository.file(name + ".seal"), what: "seal", limit: Seal.maxSealBytes)).statement)) : nil
+      let sealed = listing[name + ".seal"] != nil
+      let facts = sealed ? (try? repository.files.read(name + ".seal", what: "seal", limit: Seal.maxSealBytes))
+        .flatMap { $0 }.flatMap { try? SealFacts(fields: Seal.parse($0).statement) } : nil
       rows.append(Row(sequence: sequence, archive: name, created: facts?.created ?? "-", size: facts?.archiveSize ?? 0,
                       entries: Int64(facts?.entries ?? 0), signer: facts?.sealer ?? "-",
                       status: sealed ? "unrecorded: not in the chain (a stopped run's, which the next run records, or foreign)"
@@ -54,10 +55,10 @@ public enum Listing {
   }
 
   /// The newest complete backup's archive path (for a restore drill).
-  public static func newest(_ repositoryPath: String) throws -> String {
-    let (repository, rows) = try rows(repositoryPath)
+  public static func newest(_ files: any RepositoryFiles) throws -> String {
+    let (repository, rows) = try rows(files)
     guard let newest = rows.filter(\.complete).max(by: { $0.sequence < $1.sequence }) else {
-      throw RehostError(.usage, "\(repositoryPath) holds no complete backup", hint: "run `rehost backup run` first")
+      throw RehostError(.usage, "\(files.shown) holds no complete backup", hint: "run `rehost backup run` first")
     }
     return repository.file(newest.archive)
   }

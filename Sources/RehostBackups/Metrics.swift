@@ -18,13 +18,18 @@ public struct BackupMetrics: Sendable {
   /// Backups in the repository, and backups ever recorded.
   public var archives: Int?
   public var chainLength: Int?
+  /// Each offsite remote (as shown) and its copy's exit status (0: copied).
+  public var offsite: [(remote: String, status: Int32)] = []
 
   public init(repository: String, runTime: time_t, exitStatus: Int32, duration: Double) {
     (self.repository, self.runTime, self.exitStatus, self.duration) = (repository, runTime, exitStatus, duration)
   }
 
   public var text: String {
-    let label = "{repository=\"\(repository.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\"}"
+    func escaped(_ text: String) -> String {
+      text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+    let label = "{repository=\"\(escaped(repository))\"}"
     var out = ""
     func metric(_ name: String, _ help: String, _ value: String?) {
       guard let value else { return }
@@ -38,6 +43,11 @@ public struct BackupMetrics: Sendable {
     metric("last_entries", "Entries in the last run's archive (0 when it failed).", String(entries))
     metric("archives", "Backups in the repository (recorded and not pruned).", archives.map { String($0) })
     metric("chain_length", "Backups ever recorded in the repository's chain.", chainLength.map { String($0) })
+    if !offsite.isEmpty {
+      let name = "rehost_backup_offsite_last_exit_status"
+      out += "# HELP \(name) The last run's copy to each offsite remote (0: copied and checked).\n# TYPE \(name) gauge\n"
+      for (remote, status) in offsite { out += "\(name){repository=\"\(escaped(repository))\",remote=\"\(escaped(remote))\"} \(status)\n" }
+    }
     return out
   }
 

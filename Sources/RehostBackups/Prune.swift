@@ -23,26 +23,26 @@ public enum Prune {
   public static func plan(_ repository: Repository, chain: Chain, retention: Retention) -> Plan {
     let live = chain.live
     let kept = retention.keep(live.map { Retention.Item(sequence: $0.sequence, created: $0.created) })
+    let listing = (try? repository.files.list()) ?? [:]
     var remove: [Chain.Backup] = [], refused: [(Chain.Backup, String)] = []
     for backup in live where kept[backup.sequence] == nil {
-      if let why = problem(repository, backup) { refused.append((backup, why)) } else { remove.append(backup) }
+      if let why = problem(repository, backup, listing: listing) { refused.append((backup, why)) } else { remove.append(backup) }
     }
     let keep = live.reversed().compactMap { backup in kept[backup.sequence].map { (backup, $0) } }
     let leftover = chain.backups.filter { backup in
-      chain.prunes[backup.sequence] != nil
-        && [backup.archive, backup.archive + ".seal"].contains { FileManager.default.fileExists(atPath: repository.file($0)) }
+      chain.prunes[backup.sequence] != nil && [backup.archive, backup.archive + ".seal"].contains { listing[$0] != nil }
     }
     return Plan(keep: keep, remove: remove, refused: refused, leftover: leftover)
   }
 
-  /// Why a backup's files are not the ones the chain records (nil when they are).
-  static func problem(_ repository: Repository, _ backup: Chain.Backup) -> String? {
-    let sealPath = repository.file(backup.archive + ".seal")
-    guard FileManager.default.fileExists(atPath: repository.file(backup.archive)) else { return "its archive is missing" }
-    guard let seal = try? InputFile.read(sealPath, what: "seal", limit: Seal.maxSealBytes) else { return "its seal is missing" }
+  /// Why a backup's files are not the ones the chain records (nil when they are):
+  /// sizes from `listing`, the seal's hash from its bytes.
+  static func problem(_ repository: Repository, _ backup: Chain.Backup, listing: [String: Int64]) -> String? {
+    guard let size = listing[backup.archive] else { return "its archive is missing" }
+    guard listing[backup.archive + ".seal"] != nil,
+          let seal = try? repository.files.read(backup.archive + ".seal", what: "seal", limit: Seal.maxSealBytes) else { return "its seal is missing" }
     guard Hex.encode(SHA256.hash(seal)) == backup.sealSHA256 else { return "its seal is not the one recorded" }
-    var st = stat()
-    guard stat(repository.file(backup.archive), &st) == 0, st.st_size == backup.archiveSize else { return "its archive's size is not the one recorded" }
+    guard size == backup.archiveSize else { return "its archive's size is not the one recorded" }
     return nil
   }
 

@@ -26,6 +26,8 @@ public struct Repository: Sendable {
   public let signer: String
   /// The SHA-256 of `rehost-repo.json` (the chain's first line names it).
   public let infoSHA256: String
+  /// Where its files are read from (its directory, or a copy on a remote).
+  public let files: any RepositoryFiles
 
   public var chainPath: String { path + "/" + Self.chainName }
   public func file(_ name: String) -> String { path + "/" + name }
@@ -73,21 +75,27 @@ public struct Repository: Sendable {
     return repository
   }
 
-  public init(path: String, id: String, created: String, recipients: [String], signer: String, infoSHA256: String) {
+  public init(path: String, id: String, created: String, recipients: [String], signer: String, infoSHA256: String,
+              files: (any RepositoryFiles)? = nil) {
     (self.path, self.id, self.created, self.recipients, self.signer, self.infoSHA256) = (path, id, created, recipients, signer, infoSHA256)
+    self.files = files ?? LocalFiles(path: path)
   }
 
   /// Opens the repository at `path`: its info file, strictly read.
   public static func open(_ path: String) throws -> Repository {
-    let infoPath = path + "/" + infoName
-    guard FileManager.default.fileExists(atPath: infoPath) else {
-      throw RehostError(.usage, "\(path) is not a backup repository (no \(infoName))", hint: "create one with `rehost backup init`")
+    try open(LocalFiles(path: path))
+  }
+
+  /// Opens the repository whose files `files` reads (a directory or a remote copy).
+  public static func open(_ files: any RepositoryFiles) throws -> Repository {
+    guard let bytes = try files.read(infoName, what: "repository file", limit: 64 * 1024) else {
+      throw RehostError(.usage, "\(files.shown) is not a backup repository (no \(infoName))", hint: "create one with `rehost backup init`")
     }
-    return try parse(try InputFile.read(infoPath, what: "repository file", limit: 64 * 1024), path: path)
+    return try parse(bytes, path: files.shown, files: files)
   }
 
   /// The repository whose `rehost-repo.json` holds `bytes` (nothing read from disk).
-  public static func parse(_ bytes: [UInt8], path: String) throws -> Repository {
+  public static func parse(_ bytes: [UInt8], path: String, files: (any RepositoryFiles)? = nil) throws -> Repository {
     let infoPath = path + "/" + infoName
     func bad(_ why: String) -> RehostError {
       RehostError(.corrupt, "\(infoPath): \(why)", hint: "this file is written once by `rehost backup init` and never changed; restore it from a copy")
@@ -103,6 +111,6 @@ public struct Repository: Sendable {
       throw bad("not written the canonical way")
     }
     return Repository(path: path, id: id, created: created, recipients: recipients, signer: signer,
-                      infoSHA256: Hex.encode(SHA256.hash(bytes)))
+                      infoSHA256: Hex.encode(SHA256.hash(bytes)), files: files)
   }
 }

@@ -26,6 +26,9 @@ public struct RehostError: Error, CustomStringConvertible, Sendable {
     case busy
     /// A signal (SIGINT, SIGTERM, SIGHUP) stopped the run after it undid its half-done work.
     case interrupted
+    /// A copy to an offsite remote (through rclone) failed or did not check out; the
+    /// local backup is kept, and the next run copies what the remote lacks.
+    case offsite
   }
 
   public let kind: Kind

@@ -65,6 +65,19 @@ public enum Verify {
   }
 
   /// The seal names who can open the archive; the header must agree.
+  /// The key-free check of an archive that is not on disk (a copy read through rclone):
+  /// the seal's exact bytes against `policy`, then every byte of `archive` against the
+  /// sealed SHA-256 and size. Nothing of the archive is kept.
+  public static func stream(seal bytes: [UInt8], archive: ByteSource, policy: TrustPolicy) throws -> VerifyReport {
+    let seal = try Seal.parse(bytes)
+    let signatures = try SealCheck.check(seal, policy: policy)
+    let facts = try SealFacts(fields: seal.statement)
+    let source = HashingSource(source: archive)
+    let digest = try source.drainAndDigest()
+    try SealCheck.compare(facts, sha256: digest, size: source.byteCount)
+    return VerifyReport(facts: facts, signatures: signatures, chunks: 0, payload: nil)
+  }
+
   static func checkRecipients(_ header: ArchiveHeader, _ facts: SealFacts) throws {
     let inHeader = header.stanzas.map(\.sealDescription)
     guard inHeader == facts.recipients else {

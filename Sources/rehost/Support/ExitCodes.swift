@@ -13,6 +13,7 @@ enum ExitCodes {
   static let refused: Int32 = 6
   static let policy: Int32 = 7
   static let busy: Int32 = 8
+  static let offsite: Int32 = 9
 
   static func code(for kind: RehostError.Kind) -> Int32 {
     switch kind {
@@ -24,6 +25,7 @@ enum ExitCodes {
     case .refused: refused
     case .policy: policy
     case .busy: busy
+    case .offsite: offsite
     // 128 + the signal number, as a shell reports a process the signal killed.
     case .interrupted: 128 + Interruption.shared.signalNumber
     }

@@ -9,6 +9,6 @@ extension Rehost {
         every backup and prune (docs/BACKUP.md). `run` is the cron job; `verify-chain` is the \
         auditor's check, with no decryption key.
         """,
-      subcommands: [Init.self, Run.self, List.self, VerifyChain.self, Prune.self])
+      subcommands: [Init.self, Run.self, List.self, VerifyChain.self, Prune.self, Copy.self, Restore.self])
   }
 }

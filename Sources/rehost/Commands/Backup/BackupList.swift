@@ -8,8 +8,13 @@ extension Rehost.Backup {
       abstract: "The backups in a repository: time, sequence, size, entries, signer, status.",
       discussion: "Quick: sizes and seal hashes, no archive read (verify-chain reads them). Only a backup the chain records, with the recorded files, shows as ok.")
 
-    @Argument(help: ArgumentHelp("The repository.", valueName: "REPO"))
+    @Argument(help: ArgumentHelp("The repository: a directory, or rclone:REMOTE for an offsite copy.", valueName: "REPO"))
     var repository: String
+
+    @Option(name: .long, help: ArgumentHelp("The rclone config file, for rclone:REMOTE (default: rclone's own).", valueName: "FILE"))
+    var rcloneConfig: String?
+
+    var files: any RepositoryFiles { Repository.files(repository, rcloneConfig: rcloneConfig) }
 
     @Flag(name: .long, help: "One JSON object per backup, one per line.")
     var json = false
@@ -19,10 +24,10 @@ extension Rehost.Backup {
 
     func run() throws {
       if newest {
-        print("newest: \(try Listing.newest(repository))")
+        print("newest: \(try Listing.newest(files))")
         return
       }
-      let (_, rows) = try Listing.rows(repository)
+      let (_, rows) = try Listing.rows(files)
       for r in rows {
         if json {
           print("{\"sequence\":\(r.sequence),\"archive\":\(JSONText.string(r.archive)),\"created\":\(JSONText.string(r.created)),\"bytes\":\(r.size),"

@@ -45,7 +45,8 @@ extension Rehost.Backup {
       }
       do {
         let summary = try BackupRun.run(config)
-        try writeMetrics(config, started: started, status: 0, summary: summary)
+        let offsiteError = summary.offsiteFailures.isEmpty ? nil : Self.offsiteError(summary.offsiteFailures)
+        try writeMetrics(config, started: started, status: offsiteError.map { ExitCodes.code(for: $0.kind) } ?? 0, summary: summary)
         for warning in summary.warnings { Console.error("rehost: warning: \(warning)") }
         if verbose {
           for note in summary.notes { Console.error("rehost: note: \(note)") }
@@ -54,14 +55,32 @@ extension Rehost.Backup {
           print("backup \(b.sequence): \(summary.repository.file(b.archive)), \(b.entries) entries, \(Console.bytes(b.archiveSize))")
           print("  archive SHA-256 \(b.archiveSHA256), seal SHA-256 \(b.sealSHA256)")
           for p in summary.pruned { print("pruned backup \(p.sequence) (\(p.archive))") }
+          for o in summary.offsite {
+            print("copied to \(Rclone.shown(o.remote)): \(o.copied.isEmpty ? "nothing new" : o.copied.joined(separator: ", "))"
+                  + (o.removed.isEmpty ? "" : "; removed \(o.removed.count) files of pruned backups"))
+          }
           print("\(summary.live) backups in the repository, \(summary.chainLength) recorded in its chain")
         }
         if json { print(BackupJSON.summary(summary, duration: Date().timeIntervalSince(started))) }
+        if let offsiteError { throw offsiteError }
+      } catch let error as RehostError where error.kind == .offsite {
+        throw error
       } catch let error as RehostError {
         try? writeMetrics(config, started: started, status: ExitCodes.code(for: error.kind), summary: nil)
         if json { print(BackupJSON.failure(error, code: ExitCodes.code(for: error.kind), duration: Date().timeIntervalSince(started))) }
         throw error
       }
+    }
+
+    /// The backup stands; the copies that failed make the run fail, each named.
+    static func offsiteError(_ failures: [(remote: String, error: RehostError)]) -> RehostError {
+      if failures.count == 1 {
+        return RehostError(.offsite, "backed up, but not copied offsite: \(failures[0].error.message)",
+                           hint: (failures[0].error.hint ?? "") + "; the next run copies what the remote lacks")
+      }
+      for failure in failures { Console.error("rehost: \(failure.error.message)") }
+      return RehostError(.offsite, "backed up, but \(failures.count) offsite copies failed (above)",
+                         hint: "the next run copies what each remote lacks")
     }
 
     func writeMetrics(_ config: BackupConfig, started: Date, status: Int32, summary: BackupSummary?) throws {
@@ -71,6 +90,8 @@ extension Rehost.Backup {
       if let summary {
         (metrics.bytes, metrics.entries) = (summary.backup.archiveSize, summary.backup.entries)
         (metrics.archives, metrics.chainLength) = (summary.live, summary.chainLength)
+        metrics.offsite = summary.offsite.map { (Rclone.shown($0.remote), 0) }
+          + summary.offsiteFailures.map { (Rclone.shown($0.remote), ExitCodes.code(for: $0.error.kind)) }
       }
       if let chain = try? Chain.read(try Repository.open(config.repository)) {
         metrics.lastSuccess = chain.live.compactMap { Timestamp.seconds($0.created) }.max()
@@ -98,7 +119,10 @@ enum BackupJSON {
       + "\"archive\":\(JSONText.string(s.repository.file(b.archive))),\"archive_sha256\":\"\(b.archiveSHA256)\",\"seal_sha256\":\"\(b.sealSHA256)\","
       + "\"bytes\":\(b.archiveSize),\"entries\":\(b.entries),\"content_bytes\":\(b.contentBytes),"
       + "\"duration_seconds\":\(String(format: "%.3f", duration)),\"pruned\":[\(s.pruned.map { String($0.sequence) }.joined(separator: ","))],"
-      + "\"backups\":\(s.live),\"chain_length\":\(s.chainLength),\"warnings\":\(strings(s.warnings)),\"notes\":\(strings(s.notes))}"
+      + "\"backups\":\(s.live),\"chain_length\":\(s.chainLength),\"warnings\":\(strings(s.warnings)),\"notes\":\(strings(s.notes)),"
+      + "\"offsite\":[" + (s.offsite.map { "{\"remote\":\(JSONText.string(Rclone.shown($0.remote))),\"status\":\"ok\",\"copied\":\(strings($0.copied))}" }
+        + s.offsiteFailures.map { "{\"remote\":\(JSONText.string(Rclone.shown($0.remote))),\"status\":\"failed\",\"error\":\(JSONText.string($0.error.message))}" })
+        .joined(separator: ",") + "]}"
   }
 
   static func failure(_ error: RehostError, code: Int32, duration: Double) -> String {

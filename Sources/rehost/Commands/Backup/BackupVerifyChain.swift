@@ -17,8 +17,13 @@ extension Rehost.Backup {
         backup older than --max-age.
         """)
 
-    @Argument(help: ArgumentHelp("The repository.", valueName: "REPO"))
+    @Argument(help: ArgumentHelp("The repository: a directory, or rclone:REMOTE for an offsite copy.", valueName: "REPO"))
     var repository: String
+
+    @Option(name: .long, help: ArgumentHelp("The rclone config file, for rclone:REMOTE (default: rclone's own).", valueName: "FILE"))
+    var rcloneConfig: String?
+
+    var files: any RepositoryFiles { Repository.files(repository, rcloneConfig: rcloneConfig) }
 
     @Option(name: .long, help: ArgumentHelp("The host's public key (compared out of band).", valueName: "HOST.pub"))
     var trust: String
@@ -60,7 +65,7 @@ extension Rehost.Backup {
 
     func run() throws {
       guard let key = try KeyFiles.readPublic(trust).signing else { throw RehostError(.usage, "\(trust) has no Ed25519 signing key") }
-      var options = ChainAuditOptions(repository: repository, trusted: key)
+      var options = ChainAuditOptions(repository: files, trusted: key)
       options.statePath = state
       options.maxAge = maxAge.flatMap(Self.seconds)
       if deep {

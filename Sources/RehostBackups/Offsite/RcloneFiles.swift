@@ -1,0 +1,99 @@
+import Foundation
+import RehostBase
+import RehostFormat
+import RehostServices
+import RehostStorage
+
+/// A repository's copy on an rclone remote (`rclone:REMOTE`), read without a local copy:
+/// the listing and the small files (info, chain, seals) in memory, each archive streamed
+/// through SHA-256 (`rclone cat`); a deep verify spools the one archive it checks.
+public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
+  public let remote: String
+  public let rclone: Rclone
+  public var shown: String { "rclone:" + Rclone.shown(remote) }
+  private let lock = NSLock()
+  private var listing: [String: Int64]?
+
+  public init(remote: String, rclone: Rclone) {
+    (self.remote, self.rclone) = (remote, rclone)
+  }
+
+  /// The remote's files; a remote directory that does not exist yet lists as empty.
+  public func list() throws -> [String: Int64] {
+    lock.lock()
+    defer { lock.unlock() }
+    if let listing { return listing }
+    let found = try Self.list(remote, rclone: rclone)
+    listing = found
+    return found
+  }
+
+  static func list(_ remote: String, rclone: Rclone) throws -> [String: Int64] {
+    let bytes: [UInt8]
+    do {
+      bytes = try rclone.output(["lsjson", "--files-only", "--no-mimetype", "--no-modtime", remote])
+    } catch let failure as Rclone.Failure where failure.status == 3 {
+      return [:]
+    } catch let failure as Rclone.Failure {
+      throw error(failure, "list", remote)
+    }
+    guard let items = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [[String: Any]] else {
+      throw RehostError(.offsite, "rclone's listing of \(Rclone.shown(remote)) is not the JSON it should be", hint: "check the rclone version (Debian 12's 1.60 and later)")
+    }
+    var sizes: [String: Int64] = [:]
+    for item in items {
+      if let name = item["Name"] as? String, let size = (item["Size"] as? NSNumber)?.int64Value { sizes[name] = size }
+    }
+    return sizes
+  }
+
+  public func read(_ name: String, what: String, limit: Int) throws -> [UInt8]? {
+    guard try list()[name] != nil else { return nil }
+    do {
+      return try rclone.output(["cat", Rclone.join(remote, name)], limit: limit)
+    } catch let failure as Rclone.Failure {
+      throw Self.error(failure, "read \(what) \(name) from", remote)
+    }
+  }
+
+  public func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
+    guard let seal = try read(archive + ".seal", what: "seal", limit: Seal.maxSealBytes) else {
+      throw RehostError(.seal, "no seal for \(archive) on \(shown)", hint: "the seal is copied beside its archive; run the copy again")
+    }
+    if identities.isEmpty {
+      let process = try rclone.start(["cat", Rclone.join(remote, archive)])
+      do {
+        let report = try Verify.stream(seal: seal, archive: SubprocessOutput(process), policy: policy)
+        try rclone.finish(process)
+        return report
+      } catch let failure as Rclone.Failure {
+        throw Self.error(failure, "read \(archive) from", remote)
+      } catch {
+        // A short read fails the hash before rclone's own error is in: say rclone's.
+        process.terminate()
+        if case .exited(let code) = try process.wait(), code != 0 {
+          throw Self.error(Rclone.Failure(status: code, message: Rclone.lastError(process.errorOutput())), "read \(archive) from", remote)
+        }
+        throw error
+      }
+    }
+    // A deep verify reads the archive more than once: spool this one, then let it go.
+    let spool = SpoolFile.defaultDirectory + "/rehost-remote-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    guard mkdir(spool, 0o700) == 0 else { throw SystemError.io("create a scratch directory in", SpoolFile.defaultDirectory) }
+    defer { try? FileManager.default.removeItem(atPath: spool) }
+    do {
+      _ = try rclone.output(["copyto", Rclone.join(remote, archive), spool + "/" + archive])
+    } catch let failure as Rclone.Failure {
+      throw Self.error(failure, "fetch \(archive) from", remote)
+    }
+    try Data(seal).write(to: URL(fileURLWithPath: spool + "/" + archive + ".seal"))
+    var options = VerifyOptions(archive: spool + "/" + archive, policy: policy)
+    options.identities = identities
+    return try Verify.run(options)
+  }
+
+  static func error(_ failure: Rclone.Failure, _ what: String, _ remote: String) -> RehostError {
+    RehostError(.offsite, "rclone could not \(what) \(Rclone.shown(remote)) (exit \(failure.status)): \(failure.message)",
+                hint: "check the remote (its rclone config, the network, the credentials) and run again")
+  }
+}

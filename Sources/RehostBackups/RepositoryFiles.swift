@@ -1,0 +1,57 @@
+import Foundation
+import RehostBase
+import RehostFormat
+import RehostServices
+import RehostStorage
+
+/// Where an audit reads a repository's files from: its directory, or a copy on an rclone
+/// remote (``RcloneFiles``). `verify-chain` and `list` read through it and never write.
+public protocol RepositoryFiles: Sendable {
+  /// The place as messages show it: a path, or `rclone:remote:path`.
+  var shown: String { get }
+  /// The regular files at the top, with their sizes.
+  func list() throws -> [String: Int64]
+  /// A small file's bytes; nil when it is not there.
+  func read(_ name: String, what: String, limit: Int) throws -> [UInt8]?
+  /// Checks backup `archive` against its seal under `policy`: the signatures, the
+  /// archive's SHA-256 and size and, with identities, every chunk and entry.
+  func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport
+}
+
+/// A repository's own directory.
+public struct LocalFiles: RepositoryFiles {
+  public let path: String
+  public var shown: String { path }
+
+  public init(path: String) { self.path = path }
+
+  public func list() throws -> [String: Int64] {
+    var sizes: [String: Int64] = [:]
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+      var st = stat()
+      if lstat(path + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { sizes[name] = Int64(st.st_size) }
+    }
+    return sizes
+  }
+
+  public func read(_ name: String, what: String, limit: Int) throws -> [UInt8]? {
+    let file = path + "/" + name
+    guard FileManager.default.fileExists(atPath: file) else { return nil }
+    return try InputFile.read(file, what: what, limit: limit, kind: .seal)
+  }
+
+  public func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
+    var options = VerifyOptions(archive: path + "/" + archive, policy: policy)
+    options.identities = identities
+    return try Verify.run(options)
+  }
+}
+
+extension Repository {
+  /// Where `--config`'s or a command line's REPO is: `rclone:REMOTE` (read through
+  /// rclone, with `rcloneConfig`) or a directory.
+  public static func files(_ location: String, rcloneConfig: String?) -> any RepositoryFiles {
+    location.hasPrefix("rclone:") ? RcloneFiles(remote: String(location.dropFirst(7)), rclone: Rclone(configFile: rcloneConfig))
+      : LocalFiles(path: location)
+  }
+}
