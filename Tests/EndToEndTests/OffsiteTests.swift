@@ -10,7 +10,7 @@ import Testing
 struct OffsiteTests {
   /// A host with a sample CA, its keys, an SFTP server, and a repository whose config
   /// copies every backup to the server's `remote/` directory.
-  static func prepared(big: Bool = false) throws -> (Sandbox, SFTPServer) {
+  static func prepared(big: Bool = false, retention: String = "") throws -> (Sandbox, SFTPServer) {
     let box = try Sandbox()
     try box.keygen("host", "custodian", "auditor")
     try box.mustSh("'\(packageRoot)/scripts/make-sample-ca.sh' srv/ca >/dev/null && mkdir metrics")
@@ -26,7 +26,7 @@ struct OffsiteTests {
       offsite:
         rclone-config: rclone.conf
         remotes: ["offsite:\(box.path("remote"))"]
-
+      \(retention)
       """.utf8))
     let r = try box.rehost("backup", "init", "--config", "backup.yaml")
     #expect(r.status == 0, "\(r.output)")
@@ -117,6 +117,27 @@ struct OffsiteTests {
     try BackupTests.backup(box)
     let audit = try Self.verifyRemote(box)
     #expect(audit.status == 0 && audit.stdout.contains("3 backups recorded, 3 present and verified"), "\(audit.output)")
+  }
+
+  /// What the retention prunes here is deleted there too, unless the remote refuses (an
+  /// object lock; here an immutable file): kept, said, and not a failure.
+  @Test(.enabled(if: geteuid() == 0, "chattr +i needs root"))
+  func pruneDeletesOnTheRemoteWhatTheRetentionRemovesAndKeepsWhatTheRemoteRefuses() throws {
+    let (box, server) = try Self.prepared(retention: "retention: {keep-last: 1}\n")
+    defer { server.stop() }
+    try BackupTests.backup(box)
+    let first = try #require(try BackupTests.names(box).first)
+    try box.mustSh("chattr +i remote/\(first)")
+    defer { _ = try? box.sh("chattr -i remote/\(first)") }
+    try box.mustSh("echo more >> srv/ca/index.txt")
+    let second = try box.rehost("backup", "run", "--config", "backup.yaml", "--verbose")
+    #expect(second.status == 0 && second.stdout.contains("pruned backup 1"), "\(second.output)")
+    #expect(second.stderr.contains("keeps \(first) (") && second.stderr.contains("still locked there"), "\(second.output)")
+    let there = try FileManager.default.contentsOfDirectory(atPath: box.path("remote")).filter { $0.contains(".rehost") }.sorted()
+    let newest = try #require(try BackupTests.names(box).last)
+    #expect(there == [first, newest, newest + ".seal"].sorted(), "\(there)")
+    let audit = try Self.verifyRemote(box)
+    #expect(audit.status == 0 && audit.stdout.contains("pruned (keep-last=1)") && audit.stdout.contains("1 present and verified"), "\(audit.output)")
   }
 
   @Test func remotesAreNamedAndCredentialsNeverPrinted() throws {
