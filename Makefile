@@ -7,7 +7,7 @@ DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-co
 # The database tests start real servers from Debian's packages; the runbook report is printed by
 # a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
 # with libfaketime and check their metrics with promtool (Debian's prometheus).
-TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server
+TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server curl
 BENCH_DEBS := age time gcc restic borgbackup
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -41,8 +41,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# moto's S3 server (PyPI) for the offsite tests, only when missing.
+TEST_PIP := moto[server]==5.2.1
 test-deps:
 	$(MAKE) deps EXTRA_DEBS="$(TEST_DEBS)"
+	@command -v moto_server >/dev/null && python3 -c 'import boto3, flask_cors' 2>/dev/null \
+	  || python3 -m pip install -q '$(TEST_PIP)'
 
 # Unit tests and end-to-end tests of the real binary (built first), with real
 # PostgreSQL and MariaDB servers started by the tests on Unix sockets in /tmp; then

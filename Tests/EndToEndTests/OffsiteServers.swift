@@ -96,3 +96,83 @@ final class SFTPServer {
 
   deinit { stop() }
 }
+
+/// moto's S3 server (PyPI's `moto[server]`, which `make test-deps` installs), started for
+/// one test on 127.0.0.1 with a bucket made with Object Lock and a default COMPLIANCE
+/// retention of a day, and an rclone config (`s3:`) that reaches it.
+final class S3Server {
+  let box: Sandbox
+  let port: Int
+  let bucket = "ca-backups"
+  private var pid: Int32 = 0
+  var rcloneConfig: String { box.path("rclone-s3.conf") }
+
+  static let missing: String? = {
+    let r = try? run("/bin/bash", ["-c", "command -v moto_server && python3 -c 'import boto3, flask_cors'"], cwd: "/")
+    return r?.status == 0 ? nil : "moto's S3 server is not installed (make test-deps installs moto[server] from PyPI)"
+  }()
+
+  /// rclone's S3 backend cannot start with AWS_CA_BUNDLE set (rclone 1.60: "unsupported
+  /// transport"); this machine's environment sets it. Commands run under this prefix.
+  static let environment = "env -u AWS_CA_BUNDLE"
+
+  init(_ box: Sandbox) throws {
+    self.box = box
+    var started: (Int, Int32)?
+    for _ in 0..<5 where started == nil {
+      let port = Int.random(in: 20_000...60_000)
+      let r = try box.sh("""
+        moto_server -H 127.0.0.1 -p \(port) </dev/null >moto.log 2>&1 & echo $! > moto.pid
+        for i in $(seq 200); do curl -s -o /dev/null http://127.0.0.1:\(port)/ && exit 0; sleep 0.05; done; exit 1
+        """)
+      let pid = Int32((try? String(decoding: box.read("moto.pid"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? "") ?? 0
+      if r.status == 0 { started = (port, pid) } else if pid > 0 { kill(pid, SIGKILL) }
+    }
+    let (port, pid) = try #require(started, "moto's server did not start: \(String(decoding: (try? box.read("moto.log")) ?? [], as: UTF8.self))")
+    (self.port, self.pid) = (port, pid)
+    try box.mustSh("""
+      \(Self.environment) python3 - <<'PY'
+      import boto3
+      s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:\(port)', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')
+      s3.create_bucket(Bucket='\(bucket)', ObjectLockEnabledForBucket=True)
+      s3.put_object_lock_configuration(Bucket='\(bucket)', ObjectLockConfiguration={'ObjectLockEnabled': 'Enabled',
+          'Rule': {'DefaultRetention': {'Mode': 'COMPLIANCE', 'Days': 1}}})
+      PY
+      """)
+    try box.write("rclone-s3.conf", Array("""
+      [s3]
+      type = s3
+      provider = Other
+      endpoint = http://127.0.0.1:\(port)
+      access_key_id = test
+      secret_access_key = test
+      region = us-east-1
+
+      """.utf8))
+  }
+
+  /// Deletes one version of an object the way only a version delete can: Object Lock
+  /// must refuse it. Returns the S3 error code (or "deleted").
+  func deleteLockedVersion(_ key: String) throws -> String {
+    let r = try box.sh("""
+      \(Self.environment) python3 - <<'PY'
+      import boto3, botocore
+      s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:\(port)', aws_access_key_id='test', aws_secret_access_key='test', region_name='us-east-1')
+      version = s3.list_object_versions(Bucket='\(bucket)', Prefix='\(key)')['Versions'][0]['VersionId']
+      try:
+          s3.delete_object(Bucket='\(bucket)', Key='\(key)', VersionId=version)
+          print('deleted')
+      except botocore.exceptions.ClientError as e:
+          print(e.response['Error']['Code'])
+      PY
+      """)
+    return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  func stop() {
+    if pid > 0 { kill(pid, SIGKILL) }
+    pid = 0
+  }
+
+  deinit { stop() }
+}

@@ -140,6 +140,35 @@ struct OffsiteTests {
     #expect(audit.status == 0 && audit.stdout.contains("pruned (keep-last=1)") && audit.stdout.contains("1 present and verified"), "\(audit.output)")
   }
 
+  /// S3 (moto's server, a bucket with Object Lock): backups copied, audited and restored
+  /// through rclone; a locked version cannot be deleted.
+  @Test(.enabled(if: S3Server.missing == nil, "\(S3Server.missing ?? "")"))
+  func backupsCopiedToALockedS3BucketAreAuditedAndRestoredThere() throws {
+    let (box, server) = try Self.prepared()
+    defer { server.stop() }
+    let s3 = try S3Server(box)
+    defer { s3.stop() }
+    let remote = "s3:\(s3.bucket)/ca1"
+    try box.mustSh("""
+      sed -i 's|rclone-config: rclone.conf|rclone-config: rclone-s3.conf|; s|remotes: .*|remotes: ["\(remote)"]|' backup.yaml
+      """)
+    let rehost = "\(S3Server.environment) '\(rehostBinary)'"
+    for night in 1...2 {
+      try box.mustSh("echo 'night \(night)' >> srv/ca/index.txt && \(rehost) backup run --config backup.yaml")
+    }
+    let audit = try box.sh("\(rehost) backup verify-chain rclone:\(remote) --trust host.pub --rclone-config rclone-s3.conf")
+    #expect(audit.status == 0 && audit.stdout.contains("2 backups recorded, 2 present and verified"), "\(audit.output)")
+    let restored = try box.sh("""
+      \(rehost) backup restore rclone:\(remote) --latest --to restored --identity custodian.key --trust host.pub --rclone-config rclone-s3.conf
+      """)
+    #expect(restored.status == 0, "\(restored.output)")
+    try box.mustSh("diff -r srv/ca restored/ca")
+    // The bucket's lock holds: the first backup's archive cannot be deleted for good.
+    let first = try #require(try BackupTests.names(box).first)
+    let refused = try s3.deleteLockedVersion("ca1/" + first)
+    #expect(refused == "AccessDenied", "deleting a locked version: \(refused)")
+  }
+
   @Test func remotesAreNamedAndCredentialsNeverPrinted() throws {
     let (box, server) = try Self.prepared()
     defer { server.stop() }
