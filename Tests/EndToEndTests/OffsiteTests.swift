@@ -16,18 +16,12 @@ struct OffsiteTests {
     try box.mustSh("'\(packageRoot)/scripts/make-sample-ca.sh' srv/ca >/dev/null && mkdir metrics")
     if big { try box.mustSh("head -c 24000000 /dev/urandom > srv/ca/big.bin") }
     let server = try SFTPServer(box)
-    try box.write("backup.yaml", Array("""
-      backup: 1
-      repository: repo
-      sources: [srv/ca]
-      recipients: [custodian.pub]
-      signing-key: host.key
-      metrics-file: metrics/rehost.prom
+    try box.write("backup.yaml", Array((BackupTests.config.trimmingCharacters(in: .newlines) + "\n" + """
       offsite:
         rclone-config: rclone.conf
         remotes: ["offsite:\(box.path("remote"))"]
       \(retention)
-      """.utf8))
+      """).utf8))
     let r = try box.rehost("backup", "init", "--config", "backup.yaml")
     #expect(r.status == 0, "\(r.output)")
     return (box, server)
@@ -181,8 +175,8 @@ struct OffsiteTests {
     try box.mustSh("sed 's|remotes: .*|remotes: [backups]|' backup.yaml > bad.yaml")
     let bad = try box.rehost("backup", "run", "--config", "bad.yaml")
     #expect(bad.status == 2 && bad.stderr.contains("bad.yaml:9:") && bad.stderr.contains("is not an rclone remote"), "\(bad.output)")
-    // A remote that holds another repository is not written to.
-    try box.mustSh("mkdir other && cp -r remote/. other/ && sed -i 's/\"id\":\"./\"id\":\"0/' other/rehost-repo.json")
+    // A remote that holds another repository (another id) is not written to.
+    try box.mustSh("mkdir other && cp -r remote/. other/ && sed -i -E 's/\"id\":\"[0-9a-f]{32}\"/\"id\":\"00000000000000000000000000000000\"/' other/rehost-repo.json && ! cmp -s remote/rehost-repo.json other/rehost-repo.json")
     let other = try box.rehost("backup", "copy", "repo", "offsite:" + box.path("other"), "--rclone-config", "rclone.conf")
     #expect(other.status == 9 && other.stderr.contains("holds another repository"), "\(other.output)")
   }
