@@ -173,6 +173,7 @@ retention: {keep-last: 7, keep-daily: 14, keep-weekly: 8, keep-monthly: 12, keep
 metrics-file: rehost.prom
 """)
 seed("backup-config", "custodians", "backup: 1\nrepository: r\nsources: [s]\ncustodians: {threshold: 2, keys: [a.pub, b.pub, c.pub]}\nsigning-key: h.key\n")
+seed("backup-config", "offsite", "backup: 1\nrepository: r\nsources: [s]\nrecipients: [a.pub]\nsigning-key: h.key\noffsite:\n  rclone-config: rclone.conf\n  remotes: [vault:rehost/ca1, \"s3:bucket/ca1\"]\n")
 seed("repository", "repo", '{"format":"rehost-repository/1","id":"' + "ab" * 16 + '","created":"2026-12-01T00:00:00Z","signer":"'
      + rf.fingerprint(journal_operator.public_key()) + '","recipients":["x25519 ' + "0" * 64 + '"]}\n')
 chain = [("init", None, [("repository", "ab" * 16), ("repository_sha256", "cd" * 32)])]
