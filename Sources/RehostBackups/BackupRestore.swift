@@ -24,10 +24,7 @@ public enum BackupRestore {
 
   public static func locate(_ files: any RepositoryFiles, sequence: Int?, trusted: AsymmetricKey) throws -> Located {
     let repository = try Repository.open(files)
-    guard repository.signer == trusted.fingerprint() else {
-      throw RehostError(.seal, "\(files.shown) is sealed by key \(repository.signer.prefix(16))…, not by the key you trust (\(trusted.fingerprint().prefix(16))…)",
-                        hint: "pass --trust with the host's public key, as compared out of band")
-    }
+    try repository.requireSigner(trusted)
     let chain = try Chain.read(repository)
     let live = chain.live
     let chosen: Chain.Backup
@@ -50,26 +47,11 @@ public enum BackupRestore {
       throw RehostError(.seal, "backup \(chosen.sequence): its seal on \(files.shown) is not the one the chain records (replaced)",
                         hint: "run `rehost backup verify-chain` on it; restore from another copy")
     }
-    let policy = TrustPolicy(keys: [.init(key: trusted, path: "the host's key", roles: ["sealer"], person: "host")],
-                             requirements: [.role("sealer", count: 1)], source: "the host's key")
+    let policy = Repository.sealerPolicy(trusted)
     guard let remote = files as? RcloneFiles else {
       return Located(backup: chosen, archive: repository.file(chosen.archive), scratch: nil, policy: policy)
     }
-    let scratch = SpoolFile.defaultDirectory + "/rehost-restore-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    guard mkdir(scratch, 0o700) == 0 else { throw SystemError.io("create a scratch directory in", SpoolFile.defaultDirectory) }
-    let located = Located(backup: chosen, archive: scratch + "/" + chosen.archive, scratch: scratch, policy: policy)
-    let cleanup = Interruption.shared.onEnd { try? FileManager.default.removeItem(atPath: scratch) }
-    defer { Interruption.shared.unregister(cleanup) }
-    do {
-      _ = try remote.rclone.output(["copyto", Rclone.join(remote.remote, chosen.archive), located.archive])
-      try Data(seal).write(to: URL(fileURLWithPath: located.archive + ".seal"))
-    } catch let failure as Rclone.Failure {
-      located.removeScratch()
-      throw RcloneFiles.error(failure, "fetch \(chosen.archive) from", remote.remote)
-    } catch {
-      located.removeScratch()
-      throw error
-    }
-    return located
+    let scratch = try remote.fetch(chosen.archive, seal: seal)
+    return Located(backup: chosen, archive: scratch + "/" + chosen.archive, scratch: scratch, policy: policy)
   }
 }

@@ -51,18 +51,14 @@ public struct ChainAudit: Sendable {
 
   public static func run(_ options: ChainAuditOptions) throws -> ChainAudit {
     let repository = try Repository.open(options.repository)
-    guard repository.signer == options.trusted.fingerprint() else {
-      throw RehostError(.seal, "\(repository.path) is sealed by key \(repository.signer.prefix(16))…, not by the key you trust (\(options.trusted.fingerprint().prefix(16))…)",
-                        hint: "pass --trust with the host's public key, as compared out of band")
-    }
+    try repository.requireSigner(options.trusted)
     let chain = try Chain.read(repository)
     let listing = try repository.files.list()
     var problems: [String] = [], notes: [String] = []
     if let statePath = options.statePath {
       problems += try ChainState.compare(statePath, repository: repository, chain: chain)
     }
-    let policy = TrustPolicy(keys: [.init(key: options.trusted, path: "the host's key", roles: ["sealer"], person: "host")],
-                             requirements: [.role("sealer", count: 1)], source: "the host's key")
+    let policy = Repository.sealerPolicy(options.trusted)
     let live = chain.live
     let deep = Set(sample(live.map(\.sequence), percent: options.identities.isEmpty ? 0 : options.samplePercent))
     var rows: [Row] = []

@@ -81,6 +81,20 @@ public struct Repository: Sendable {
     self.files = files ?? LocalFiles(path: path)
   }
 
+  /// Throws unless `trusted` is the key that seals this repository's backups.
+  public func requireSigner(_ trusted: AsymmetricKey) throws {
+    guard signer == trusted.fingerprint() else {
+      throw RehostError(.seal, "\(path) is sealed by key \(signer.prefix(16))…, not by the key you trust (\(trusted.fingerprint().prefix(16))…)",
+                        hint: "pass --trust with the host's public key, as compared out of band")
+    }
+  }
+
+  /// The policy a backup's seal must meet: signed by `trusted` (the host) as sealer.
+  public static func sealerPolicy(_ trusted: AsymmetricKey) -> TrustPolicy {
+    TrustPolicy(keys: [.init(key: trusted, path: "the host's key", roles: ["sealer"], person: "host")],
+                requirements: [.role("sealer", count: 1)], source: "the host's key")
+  }
+
   /// Opens the repository at `path`: its info file, strictly read.
   public static func open(_ path: String) throws -> Repository {
     try open(LocalFiles(path: path))

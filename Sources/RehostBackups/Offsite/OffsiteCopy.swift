@@ -34,11 +34,10 @@ public enum OffsiteCopy {
   public static func run(_ repository: Repository, to remote: String, rclone: Rclone) throws -> Result {
     var result = Result(remote: remote)
     let shown = Rclone.shown(remote)
-    let local = LocalFiles(path: repository.path)
     let chainBytes = try InputFile.read(repository.chainPath, what: "chain", limit: 1 << 30, kind: .seal)
     let chain = try Chain.read(repository, bytes: chainBytes)
-    let there = try RcloneFiles.list(remote, rclone: rclone)
     let files = RcloneFiles(remote: remote, rclone: rclone)
+    let there = try files.list()  // as it was before this copy: the reads below use it too
 
     // The same repository, the same history so far: else stop before writing anything.
     let info = try InputFile.read(repository.file(Repository.infoName), what: "repository file", limit: 64 * 1024)
@@ -59,7 +58,7 @@ public enum OffsiteCopy {
       }
     }
 
-    let sizes = try local.list()
+    let sizes = try repository.files.list()
     for backup in chain.live {
       for (name, sha256) in [(backup.archive, backup.archiveSHA256), (backup.archive + ".seal", backup.sealSHA256)] {
         guard let size = sizes[name] else { continue }  // verify-chain reports it; copy what is there

@@ -56,10 +56,11 @@ public struct Rclone: Sendable {
 
   /// Starts rclone with its standard output as a pipe (read it, then ``finish(_:)``).
   public func start(_ subcommand: [String]) throws -> Subprocess {
-    guard Self.installed else {
-      throw RehostError(.offsite, "rclone is not installed, and offsite copies are made with it", hint: "install it (apt install rclone) and run again")
+    do {
+      return try Subprocess("rclone", subcommand + arguments)
+    } catch let error as RehostError {
+      throw RehostError(.offsite, "\(error.message): offsite copies are made with rclone", hint: "install it (apt install rclone) or put it on PATH, and run again")
     }
-    return try Subprocess("rclone", subcommand + arguments)
   }
 
   /// Waits for rclone and throws its failure.
@@ -79,7 +80,4 @@ public struct Rclone: Sendable {
     let last = lines.last { $0.hasPrefix("Failed") || $0.hasPrefix("ERROR") } ?? lines.last ?? "no message"
     return shown(last)
   }
-
-  static let installed: Bool = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
-    .contains { FileManager.default.isExecutableFile(atPath: "\($0)/rclone") }
 }

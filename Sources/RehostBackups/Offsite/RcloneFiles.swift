@@ -23,19 +23,14 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     if let listing { return listing }
-    let found = try Self.list(remote, rclone: rclone)
-    listing = found
-    return found
-  }
-
-  static func list(_ remote: String, rclone: Rclone) throws -> [String: Int64] {
     let bytes: [UInt8]
     do {
       bytes = try rclone.output(["lsjson", "--files-only", "--no-mimetype", "--no-modtime", remote])
     } catch let failure as Rclone.Failure where failure.status == 3 {
+      listing = [:]
       return [:]
     } catch let failure as Rclone.Failure {
-      throw error(failure, "list", remote)
+      throw Self.error(failure, "list", remote)
     }
     guard let items = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [[String: Any]] else {
       throw RehostError(.offsite, "rclone's listing of \(Rclone.shown(remote)) is not the JSON it should be", hint: "check the rclone version (Debian 12's 1.60 and later)")
@@ -44,6 +39,7 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     for item in items {
       if let name = item["Name"] as? String, let size = (item["Size"] as? NSNumber)?.int64Value { sizes[name] = size }
     }
+    listing = sizes
     return sizes
   }
 
@@ -78,18 +74,29 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
       }
     }
     // A deep verify reads the archive more than once: spool this one, then let it go.
-    let spool = SpoolFile.defaultDirectory + "/rehost-remote-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    guard mkdir(spool, 0o700) == 0 else { throw SystemError.io("create a scratch directory in", SpoolFile.defaultDirectory) }
+    let spool = try fetch(archive, seal: seal)
     defer { try? FileManager.default.removeItem(atPath: spool) }
-    do {
-      _ = try rclone.output(["copyto", Rclone.join(remote, archive), spool + "/" + archive])
-    } catch let failure as Rclone.Failure {
-      throw Self.error(failure, "fetch \(archive) from", remote)
-    }
-    try Data(seal).write(to: URL(fileURLWithPath: spool + "/" + archive + ".seal"))
     var options = VerifyOptions(archive: spool + "/" + archive, policy: policy)
     options.identities = identities
     return try Verify.run(options)
+  }
+
+  /// Fetches `archive` beside `seal` into a new scratch directory of `$TMPDIR` (removed
+  /// if the run is stopped) and returns the directory; the caller removes it.
+  public func fetch(_ archive: String, seal: [UInt8]) throws -> String {
+    let scratch = SpoolFile.defaultDirectory + "/rehost-remote-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    guard mkdir(scratch, 0o700) == 0 else { throw SystemError.io("create a scratch directory in", SpoolFile.defaultDirectory) }
+    let cleanup = Interruption.shared.onEnd { try? FileManager.default.removeItem(atPath: scratch) }
+    defer { Interruption.shared.unregister(cleanup) }
+    do {
+      _ = try rclone.output(["copyto", Rclone.join(remote, archive), scratch + "/" + archive])
+      try Data(seal).write(to: URL(fileURLWithPath: scratch + "/" + archive + ".seal"))
+      return scratch
+    } catch {
+      try? FileManager.default.removeItem(atPath: scratch)
+      if let failure = error as? Rclone.Failure { throw Self.error(failure, "fetch \(archive) from", remote) }
+      throw error
+    }
   }
 
   static func error(_ failure: Rclone.Failure, _ what: String, _ remote: String) -> RehostError {
