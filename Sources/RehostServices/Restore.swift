@@ -29,6 +29,9 @@ public struct RestoreOptions {
   /// Restore special entries (device nodes, setuid/setgid files, world-writable ones,
   /// files with capabilities); without it they are refused, by name.
   public var allowSpecial = false
+  /// Leave owners to the restorer, on purpose: as root, everything becomes root's; as
+  /// another user, the archive's secret material is restored although its owners cannot be.
+  public var noOwners = false
 
   public init(archive: String, target: String?, policy: TrustPolicy, identities: [Identity]) {
     self.archive = archive
@@ -58,13 +61,18 @@ public enum Restore {
     guard options.target != nil || !options.databases.isEmpty else {
       throw RehostError(.usage, "nothing to restore into", hint: "give --to DIR, --db NAME=..., or both")
     }
-    let files = try options.target.map {
-      try RestoreTarget(path: $0, force: options.force, bagit: options.bagit, allowSpecial: options.allowSpecial)
-    }
-
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
+    let sourceNames = facts.sources.filter { $0.hasPrefix("/") }.map { URL(fileURLWithPath: $0).lastPathComponent }
+    let files = try options.target.map {
+      try RestoreTarget(path: $0, force: options.force, bagit: options.bagit, allowSpecial: options.allowSpecial,
+                        restoreOwners: geteuid() == 0 && !options.noOwners, sources: sourceNames)
+    }
+    var notes: [String] = []
+    // Everything that could fail at the end (a target that cannot be written) fails
+    // here, before the first byte is decrypted.
+    do { try files?.prepare(&notes) } catch { files?.abort(); throw error }
     let databases = DatabaseRestore(targets: options.databases)
     if databases.loadsLive {
       // A server database is loaded as the archive streams, before its last byte is
@@ -72,13 +80,10 @@ public enum Restore {
       let (sha256, size) = try Verify.hashFile(options.archive)
       try SealCheck.compare(facts, sha256: sha256, size: size)
     }
-    let reader = try ArchiveFileReader(path: options.archive)
-    try Verify.checkRecipients(reader.header, facts)
-    let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
-
-    var notes: [String] = []
     do {
-      try files?.prepare(&notes)
+      let reader = try ArchiveFileReader(path: options.archive)
+      try Verify.checkRecipients(reader.header, facts)
+      let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
       let manifest = options.bagit ? try SpoolFile() : nil
       let handler = RoutingHandler(files: files?.handler ?? DiscardingHandler(), databases: databases)
       let payload = try PayloadWalker(tar: tar, seal: facts, progress: progress, manifestCopy: manifest).run(handler)
@@ -90,14 +95,16 @@ public enum Restore {
       }
       let databaseReports = try databases.finish(records: payload.databases)
       var problems = files?.handler?.writer.problems ?? []
-      if let handler = files?.handler, geteuid() != 0, handler.foreignOwners > 0 {
-        problems.append("owners were not restored for \(handler.foreignOwners) entries owned by others (restore as root to keep them)")
+      if let handler = files?.handler, geteuid() != 0 || options.noOwners, !handler.foreignOwners.isEmpty {
+        try Self.checkOwners(handler.foreignOwners, secrets: payload.manifestHeader.secrets ?? [], noOwners: options.noOwners, problems: &problems)
       }
       if let files {
         try files.seal(facts: facts, manifest: manifest)
-        if try files.commit() {
-          notes.append("the previous content of \(files.path) was replaced"
-            + (files.leftOver.map { "; some of it could not be deleted and is in \($0)" } ?? ""))
+        let committed = try files.commit()
+        if !committed.replaced.isEmpty {
+          notes.append("replaced \(RestoreTarget.list(committed.replaced)) in \(files.path)"
+            + (committed.kept > 0 ? "; its other \(committed.kept) entries were kept" : "")
+            + (files.leftOver.map { "; some of the old content could not be deleted and is in \($0)" } ?? ""))
         }
       } else if payload.totals.entries > payload.databases.reduce(0, { $0 + $1.files.count }) {
         notes.append("the archive's files were checked but not restored (no --to DIR)")
@@ -113,5 +120,21 @@ public enum Restore {
       files?.abort()
       throw error
     }
+  }
+
+  /// Names the owners a restore by someone other than root could not keep, and refuses
+  /// to restore the inventory's secret material under the wrong owner unless told to.
+  static func checkOwners(_ owners: [String: Int], secrets: [String], noOwners: Bool, problems: inout [String]) throws {
+    let me = "\(geteuid()):\(getegid())"
+    let shown = owners.sorted { $0.value > $1.value }.prefix(8).map { "\($0.key) (\($0.value) entries)" }.joined(separator: ", ")
+    if noOwners {
+      problems.append("owners were left to the restorer (--no-owners): entries of \(shown) now belong to \(me)")
+      return
+    }
+    if !secrets.isEmpty {
+      throw RehostError(.refused, "restoring as uid \(geteuid()), not root: the archive's secret material (\(secrets.prefix(5).joined(separator: ", "))\(secrets.count > 5 ? ", ..." : "")) would belong to \(me) instead of its owners \(shown)",
+                        hint: "nothing was restored; restore as root to keep the owners, or pass --no-owners to restore everything owned by \(me) on purpose")
+    }
+    problems.append("owners were not restored (restore as root to keep them): entries of \(shown) now belong to \(me)")
   }
 }

@@ -1,24 +1,44 @@
 import Foundation
 import RehostBase
+import RehostCrypto
 import RehostFormat
 import RehostStorage
 
 /// The directory a restore fills. While the restore runs, a lock beside it
-/// (`.NAME.rehost-lock`) keeps any other restore of it out; a staging directory beside
-/// it (`.NAME.rehost-staging-<pid>-<random>`) receives the tree, which replaces the
-/// target in one rename once everything checked out. Staging directories found beside
-/// the target are removed first: holding the lock, this run knows that whoever made
-/// them is dead, so the staging directory needs no lock of its own.
+/// (`.NAME.rehost-lock`) keeps any other restore of it out. The checked tree takes its
+/// place in one of two ways (``Placement``):
+///
+/// - **whole**: a new directory, or an empty one that is not a mount point. The tree is
+///   staged beside it (`.NAME.rehost-staging-<pid>-<random>`) and one rename puts it in
+///   place: the target is absent (or empty) or complete, never between.
+/// - **by entry**: a mount point (a new disk at `/srv/ca`: it cannot be renamed, and the
+///   parent is another filesystem), or a non-empty target with `--force`. The tree is
+///   staged inside the target (`DIR/.restore.rehost-staging-<pid>-<random>`, so on the
+///   target's own filesystem) and each of its top-level entries (the archive's sources)
+///   is swapped with the entry of that name, if any, one atomic exchange each. What the
+///   archive does not hold (`www/` beside `ca/` in `/srv`) is never touched. Before the
+///   first exchange a plan (each entry's inode) is written to the staging directory; a
+///   run killed between exchanges leaves it, and the next restore of the target
+///   finishes those exchanges first (the killed run had checked the whole tree).
+///
+/// Leftover staging directories (beside or inside the target) are removed first:
+/// holding the lock, this run knows that whoever made them is dead.
 final class RestoreTarget {
   static let stagingMarker = ".rehost-staging-"
+  static let planName = ".rehost-commit-plan"
 
   enum State { case absent, empty, nonEmpty }
+  enum Placement { case whole, byEntry }
 
   let path: String
   private let name: String
   private let parentFD: Int32
+  private var targetFD: Int32 = -1
   private let state: State
+  let placement: Placement
   private let bagit: Bool
+  private let allowSpecial: Bool
+  private let restoreOwners: Bool
   private var lock: LockFile?
   private var staging: String?
   private var stagingFD: Int32 = -1
@@ -27,7 +47,10 @@ final class RestoreTarget {
   /// Where the replaced content stays when it could not all be deleted (immutable files).
   private(set) var leftOver: String?
 
-  init(path given: String, force: Bool, bagit: Bool, allowSpecial: Bool) throws {
+  /// Checks everything the end of the restore needs (a target it may create or fill, on
+  /// a filesystem it can stage on) and takes the lock; nothing is written yet.
+  /// - Parameter sources: the top-level names the archive's seal announces, for messages.
+  init(path given: String, force: Bool, bagit: Bool, allowSpecial: Bool, restoreOwners: Bool, sources: [String]) throws {
     path = URL(fileURLWithPath: given).standardizedFileURL.path
     name = URL(fileURLWithPath: path).lastPathComponent
     let parentGiven = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -36,42 +59,72 @@ final class RestoreTarget {
     guard parentFD >= 0 else {
       throw RehostError(.usage, "the parent of \(path) does not exist or cannot be opened", hint: "create \(parentGiven) first")
     }
-    self.bagit = bagit
-    self.allowSpecial = allowSpecial
+    (self.bagit, self.allowSpecial, self.restoreOwners) = (bagit, allowSpecial, restoreOwners)
     lock = try LockFile(path: parentGiven + "/." + name + ".rehost-lock", purpose: "restoring into \(path)")
-    state = try Self.state(of: name, in: parentFD, shown: path)
+    let (state, names) = try Self.state(of: name, in: parentFD, shown: path)
+    self.state = state
+    let top = bagit ? ["data", "bagit.txt", "bag-info.txt", "manifest-sha256.txt"] : sources
     if state == .nonEmpty && !force {
+      let replaced = top.filter { names.contains(Array($0.utf8)) }
+      let kept = names.count - replaced.count
       throw RehostError(.refused, "\(path) is not empty",
-                        hint: "restore into a new directory, or pass --force to replace it (the old content is removed only after the new content checked out)")
+                        hint: replaced.isEmpty
+                          ? "restore into a new directory; or pass --force to add \(Self.list(top)) beside the \(kept) entries there, which are kept"
+                          : "restore into a new directory; or pass --force to replace \(Self.list(replaced)) there with the archive's (the old ones are deleted once the new ones checked out)\(kept > 0 ? "; the other \(kept) entries are kept" : "")")
+    }
+    placement = state == .nonEmpty || (state == .empty && DirectoryTools.isMountRoot(parentFD, name)) ? .byEntry : .whole
+    if state != .absent {
+      targetFD = DirectoryTools.openDirectory(parentFD, name)
+      guard targetFD >= 0 else { throw SystemError.io("open", path) }
+    }
+    if placement == .byEntry {
+      for entry in top where DirectoryTools.isMountRoot(targetFD, entry) {
+        throw RehostError(.refused, "\(path)/\(entry) is a mount point, which a restore cannot replace",
+                          hint: "restore the archive elsewhere and copy \(entry)/ in, or restore with --to \(path)/\(entry)'s parent unmounted")
+      }
     }
   }
-
-  private let allowSpecial: Bool
 
   deinit {
     abort()
     close(parentFD)
+    if targetFD >= 0 { close(targetFD) }
   }
 
-  /// Removes what interrupted restores left, and creates the staging directory.
+  /// The directory staging happens in: the parent for a whole placement, the target itself otherwise.
+  private var stagingParent: Int32 { placement == .whole ? parentFD : targetFD }
+  private var stagingParentPath: String { placement == .whole ? parentPath : path }
+  private var stagingPrefix: String { placement == .whole ? "." + name + Self.stagingMarker : ".restore" + Self.stagingMarker }
+
+  /// Removes (or, for an interrupted commit, finishes) what interrupted restores left,
+  /// and creates the staging directory. Runs before anything is decrypted, so a target
+  /// that cannot be written fails here.
   func prepare(_ notes: inout [String]) throws {
-    let prefix = Array(("." + name + Self.stagingMarker).utf8)
-    for leftover in try DirectoryTools.names(in: parentFD) where leftover.starts(with: prefix) {
-      if DirectoryTools.removeTree(parentFD, leftover) { notes.append("removed \(parentPath)/\(TextEscape.escape(leftover)), left by an interrupted restore") }
+    for (dirfd, shown, prefix) in [(parentFD, parentPath, "." + name + Self.stagingMarker)] + (targetFD >= 0 ? [(targetFD, path, ".restore" + Self.stagingMarker)] : []) {
+      for leftover in try DirectoryTools.names(in: dirfd) where leftover.starts(with: Array(prefix.utf8)) {
+        if dirfd == targetFD, let finished = finishInterruptedCommit(leftover) {
+          notes.append("finished placing \(finished) entries of a restore that was killed while putting them in place")
+        }
+        if DirectoryTools.removeTree(dirfd, leftover) { notes.append("removed \(shown)/\(TextEscape.escape(leftover)), left by an interrupted restore") }
+      }
     }
-    let staging = RunLeftovers.name(beside: name, marker: Self.stagingMarker)
-    guard staging.withCString({ mkdirat(parentFD, $0, 0o700) }) == 0 else { throw SystemError.io("create the staging directory beside", path) }
+    let staging = placement == .whole ? RunLeftovers.name(beside: name, marker: Self.stagingMarker) : RunLeftovers.name(beside: "restore", marker: Self.stagingMarker)
+    guard staging.withCString({ mkdirat(stagingParent, $0, 0o700) }) == 0 else {
+      let why = String(cString: strerror(errno))
+      throw RehostError(.failure, "cannot create a staging directory in \(stagingParentPath): \(why)",
+                        hint: "nothing was decrypted; restore as a user who may write there, or into a writable directory")
+    }
     self.staging = staging
     work = Interruption.shared.register()
-    stagingFD = staging.withCString { DirectoryTools.openDirectory(parentFD, $0) }
-    guard stagingFD >= 0 else { throw SystemError.io("open the staging directory beside", path) }
+    stagingFD = staging.withCString { DirectoryTools.openDirectory(stagingParent, $0) }
+    guard stagingFD >= 0 else { throw SystemError.io("open the staging directory in", stagingParentPath) }
     var root = dup(stagingFD)
     if bagit {
       guard mkdirat(stagingFD, "data", 0o755) == 0 else { throw SystemError.io("create data/ in the staging directory of", path) }
       close(root)
       root = DirectoryTools.openDirectory(stagingFD, "data")
     }
-    handler = ExtractingHandler(writer: try TreeWriter(root: root, restoreOwners: geteuid() == 0), allowSpecial: allowSpecial)
+    handler = ExtractingHandler(writer: try TreeWriter(root: root, restoreOwners: restoreOwners), allowSpecial: allowSpecial)
   }
 
   /// Finishes the tree (directories' metadata, everything flushed to disk), the bag's
@@ -79,37 +132,58 @@ final class RestoreTarget {
   func seal(facts: SealFacts, manifest: SpoolFile?) throws {
     guard let staging, let handler else { return }
     try handler.writer.finish()
-    if let manifest { try BagTags.write(into: parentPath + "/" + staging, facts: facts, manifest: manifest) }
+    if let manifest { try BagTags.write(into: stagingParentPath + "/" + staging, facts: facts, manifest: manifest) }
     fchmod(stagingFD, 0o755 & ~Self.currentUmask())
   }
 
   private var parentPath: String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
 
-  /// Moves the tree into place; true when it replaced earlier content (now deleted).
-  func commit() throws -> Bool {
-    guard let staging else { return false }
-    // An absent target: a rename that fails if something appeared meanwhile; an empty
-    // one: rename(2) replaces an empty directory atomically; a non-empty one (--force):
-    // one atomic swap, so the target holds either the old tree or the new, never a mix.
-    let moved = DirectoryTools.rename(staging, to: name, in: parentFD,
-                                      state == .absent ? .noReplace : state == .empty ? .replaceEmpty : .exchange)
-    guard moved else { throw SystemError.io("move the restored tree to", path) }
-    fsync(parentFD)
+  /// What a commit did: the target's entries replaced (by name), and whether the whole
+  /// target's earlier content was.
+  struct Committed {
+    var replaced: [String] = []
+    var kept = 0
+  }
+
+  /// Moves the tree into place. A signal that arrives meanwhile waits for it: the work
+  /// stays registered and nothing here checks for interruption.
+  func commit() throws -> Committed {
+    guard let staging else { return Committed() }
+    var done = Committed()
+    switch placement {
+    case .whole:
+      // Absent: a rename that fails if something appeared meanwhile; empty: rename(2)
+      // replaces an empty directory atomically.
+      guard DirectoryTools.rename(staging, to: name, in: parentFD, state == .absent ? .noReplace : .replaceEmpty) else {
+        throw SystemError.io("move the restored tree to", path)
+      }
+      fsync(parentFD)
+    case .byEntry:
+      let entries = try DirectoryTools.names(in: stagingFD)
+      let existing = Set(try DirectoryTools.names(in: targetFD))
+      try writePlan(entries)
+      for entry in entries {
+        let replacing = existing.contains(entry)
+        guard DirectoryTools.move(entry, from: stagingFD, into: targetFD, exchanging: replacing) else {
+          throw SystemError.io("move \(TextEscape.escape(entry)) into", path)
+        }
+        if replacing { done.replaced.append(TextEscape.escape(entry)) }
+      }
+      fsync(targetFD)
+      done.kept = existing.count - done.replaced.count - 1  // less the staging directory
+    }
     Interruption.shared.unregister(work)
     self.staging = nil
-    if state == .nonEmpty {
-      // The old tree now sits at the staging name; a run killed while deleting it leaves
-      // it as a dead run's staging directory, removed by the next restore.
-      guard DirectoryTools.removeTree(parentFD, Array(staging.utf8)) else {
-        leftOver = parentPath + "/" + staging
-        return true
-      }
+    // The replaced content now sits at the staging name; a run killed while deleting it
+    // leaves it as a dead run's staging directory, removed by the next restore.
+    if placement == .byEntry && !DirectoryTools.removeTree(stagingParent, Array(staging.utf8)) {
+      leftOver = stagingParentPath + "/" + staging
     }
-    return state == .nonEmpty
+    return done
   }
 
   func abort() {
-    if let staging { DirectoryTools.removeTree(parentFD, Array(staging.utf8)) }
+    if let staging { DirectoryTools.removeTree(stagingParent, Array(staging.utf8)) }
     staging = nil
     if stagingFD >= 0 { close(stagingFD); stagingFD = -1 }
     Interruption.shared.unregister(work)
@@ -117,10 +191,60 @@ final class RestoreTarget {
     lock = nil
   }
 
-  static func state(of name: String, in parent: Int32, shown: String) throws -> State {
+  // MARK: The by-entry commit's plan
+
+  /// One line per entry: its inode and its name in hex, so that a later run can tell,
+  /// for each, whether it was already moved in.
+  private func writePlan(_ entries: [[UInt8]]) throws {
+    var text = ""
+    for entry in entries {
+      var st = stat()
+      guard fstatat(stagingFD, entry.map { CChar(bitPattern: $0) } + [0], &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+        throw SystemError.io("inspect the staged", TextEscape.escape(entry))
+      }
+      text += "\(st.st_ino) \(Hex.encode(entry))\n"
+    }
+    let fd = openat(stagingFD, Self.planName, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw SystemError.io("write the commit plan in the staging directory of", path) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0, fsync(stagingFD) == 0 else {
+      throw SystemError.io("write the commit plan in the staging directory of", path)
+    }
+  }
+
+  /// Finishes the moves a killed run had planned; nil when `leftover` holds no plan.
+  private func finishInterruptedCommit(_ leftover: [UInt8]) -> Int? {
+    let fd = DirectoryTools.openDirectory(targetFD, leftover.map { CChar(bitPattern: $0) } + [0])
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    let planFD = openat(fd, Self.planName, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    guard planFD >= 0 else { return nil }
+    var bytes = [UInt8](repeating: 0, count: 1 << 20)
+    let count = read(planFD, &bytes, bytes.count)
+    close(planFD)
+    guard count > 0 else { return nil }
+    var finished = 0
+    for line in String(decoding: bytes[..<count], as: UTF8.self).split(separator: "\n") {
+      let parts = line.split(separator: " ")
+      guard parts.count == 2, let inode = UInt(parts[0]), let entry = Hex.decode(String(parts[1])), !entry.isEmpty else { continue }
+      let cname = entry.map { CChar(bitPattern: $0) } + [0]
+      var inTarget = stat(), staged = stat()
+      let present = fstatat(targetFD, cname, &inTarget, AT_SYMLINK_NOFOLLOW) == 0
+      if present && UInt(inTarget.st_ino) == inode { continue }
+      guard fstatat(fd, cname, &staged, AT_SYMLINK_NOFOLLOW) == 0, UInt(staged.st_ino) == inode else { continue }
+      if DirectoryTools.move(entry, from: fd, into: targetFD, exchanging: present) { finished += 1 }
+    }
+    fsync(targetFD)
+    return finished
+  }
+
+  // MARK: Helpers
+
+  static func state(of name: String, in parent: Int32, shown: String) throws -> (State, [[UInt8]]) {
     var st = stat()
     if fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
-      if errno == ENOENT { return .absent }
+      if errno == ENOENT { return (.absent, []) }
       throw SystemError.io("inspect", shown)
     }
     guard st.st_mode & S_IFMT == S_IFDIR else {
@@ -129,61 +253,20 @@ final class RestoreTarget {
     let fd = DirectoryTools.openDirectory(parent, name)
     guard fd >= 0 else { throw SystemError.io("open", shown) }
     defer { close(fd) }
-    return try DirectoryTools.names(in: fd).isEmpty ? .empty : .nonEmpty
+    // What an interrupted restore left inside is not content (prepare removes it).
+    let leftover = Array((".restore" + stagingMarker).utf8)
+    let names = try DirectoryTools.names(in: fd).filter { !$0.starts(with: leftover) }
+    return (names.isEmpty ? .empty : .nonEmpty, names)
+  }
+
+  static func list(_ names: [String]) -> String {
+    let shown = names.prefix(5).map { "\($0)/" }.joined(separator: ", ")
+    return names.count > 5 ? shown + " and \(names.count - 5) more" : shown
   }
 
   static func currentUmask() -> mode_t {
     let mask = umask(0o022)
     umask(mask)
     return mask
-  }
-}
-
-/// Writes entries into the staging tree through ``TreeWriter``, never anywhere else.
-/// Special entries (``CheckedEntry/special``) are written only when allowed; the first
-/// one that is not stops all writing, and the walk goes on only to check the archive and
-/// name every special entry in the refusal.
-final class ExtractingHandler: EntryHandler {
-  let writer: TreeWriter
-  let allowSpecial: Bool
-  private(set) var refused: [(path: ArchivePath, why: String)] = []
-  private var inFile = false
-  /// Entries whose owner differs from the restorer's (owners are only set as root).
-  private(set) var foreignOwners = 0
-
-  init(writer: TreeWriter, allowSpecial: Bool) {
-    self.writer = writer
-    self.allowSpecial = allowSpecial
-  }
-
-  func begin(_ checked: CheckedEntry) throws {
-    inFile = false
-    if let why = checked.special, !allowSpecial { refused.append((checked.path, why)) }
-    guard refused.isEmpty else { return }
-    let entry = checked.entry
-    let metadata = TreeWriter.Metadata(
-      permissions: entry.permissions, uid: UInt32(entry.uid), gid: UInt32(entry.gid),
-      mtimeSeconds: entry.mtimeSeconds, mtimeNanoseconds: entry.mtimeNanoseconds, xattrs: entry.xattrs)
-    if checked.kind != .hardlink, entry.uid != Int(geteuid()) || entry.gid != Int(getegid()) { foreignOwners += 1 }
-    switch checked.kind {
-    case .directory: try writer.makeDirectory(checked.path, metadata)
-    case .file:
-      try writer.beginFile(checked.path, metadata, size: entry.size)
-      inFile = true
-    case .symlink: try writer.makeSymlink(checked.path, target: entry.symlinkTarget ?? [], metadata)
-    case .hardlink: try writer.makeHardlink(checked.path, to: entry.hardlinkPath!)
-    case .fifo: try writer.makeNode(checked.path, .fifo, metadata)
-    case .chardev: try writer.makeNode(checked.path, .characterDevice(major: entry.device.major, minor: entry.device.minor), metadata)
-    case .blockdev: try writer.makeNode(checked.path, .blockDevice(major: entry.device.major, minor: entry.device.minor), metadata)
-    }
-  }
-
-  func data(_ bytes: UnsafeRawBufferPointer) throws {
-    if inFile { try writer.write(bytes) }
-  }
-
-  func end(_ checked: CheckedEntry) throws {
-    if inFile { try writer.endFile() }
-    inFile = false
   }
 }

@@ -60,6 +60,20 @@ public enum DirectoryTools {
     }
   }
 
+  /// Whether `name` in `parent` is the root of a mount (a disk mounted there, a bind
+  /// mount): such a directory cannot be renamed, only filled. Where the kernel cannot
+  /// tell (statx without STATX_ATTR_MOUNT_ROOT), a different device than the parent's says so.
+  public static func isMountRoot(_ parent: Int32, _ name: String) -> Bool {
+    switch rehost_is_mount_root(parent, name) {
+    case 1: return true
+    case 0: return false
+    default:
+      var mine = stat(), parents = stat()
+      guard fstatat(parent, name, &mine, AT_SYMLINK_NOFOLLOW) == 0, fstat(parent, &parents) == 0 else { return false }
+      return mine.st_dev != parents.st_dev
+    }
+  }
+
   public enum Rename { case noReplace, replaceEmpty, exchange }
 
   /// Renames `old` to `new`, both in directory `dirfd`: failing if `new` exists, over an
@@ -70,6 +84,13 @@ public enum DirectoryTools {
     case .replaceEmpty: renameat(dirfd, old, dirfd, new) == 0
     case .exchange: rehost_renameat2(dirfd, old, dirfd, new, rehost_rename_exchange_flag()) == 0
     }
+  }
+
+  /// Moves `name` from directory `from` into directory `into` (same filesystem), under the
+  /// same name: swapping it atomically with the entry there, or failing if one exists.
+  public static func move(_ name: [UInt8], from: Int32, into: Int32, exchanging: Bool) -> Bool {
+    let cname = name.map { CChar(bitPattern: $0) } + [0]
+    return rehost_renameat2(from, cname, into, cname, exchanging ? rehost_rename_exchange_flag() : rehost_rename_noreplace_flag()) == 0
   }
 
   /// fsyncs directory `path` (so a rename or creation in it survives a crash).

@@ -133,9 +133,11 @@ import Testing
     #expect(box.exists("target/keep") && !box.exists("target/d"))
     let forced = try box.rehost("restore", "a.rehost", "--to", "target", "--identity", "op.key", "--trust", "op.pub", "--force")
     #expect(forced.status == 0, "\(forced.output)")
-    #expect(!box.exists("target/keep"))
+    // Only the archive's source (d/) goes in; what else the target held stays.
+    #expect(box.exists("target/keep"))
     #expect(String(decoding: try box.read("target/d/f"), as: UTF8.self) == "new\n")
     #expect(try FileManager.default.contentsOfDirectory(atPath: box.dir).filter { $0.contains("staging") }.isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: box.path("target")).sorted() == ["d", "keep"])
     // An existing empty directory is simply filled.
     try box.mustSh("mkdir empty")
     #expect(try box.rehost("restore", "a.rehost", "--to", "empty", "--identity", "op.key", "--trust", "op.pub").status == 0)

@@ -6,6 +6,9 @@
    _GNU_SOURCE; this header includes no system header, so no header is seen twice under
    different feature macros (clang's modules then refuse to build, fd_set differing). */
 
+/* statx: 1 when dirfd/name is the root of a mount, 0 when not, -1 on error, -2 when the kernel cannot say. */
+int rehost_is_mount_root(int dirfd, const char *name);
+
 /* renameat2: atomically swap two paths, or rename without replacing (0, or -1 and errno). */
 int rehost_exchange_paths(const char *a, const char *b);
 int rehost_rename_noreplace(const char *a, const char *b);

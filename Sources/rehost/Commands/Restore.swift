@@ -8,9 +8,12 @@ extension Rehost {
     static let configuration = CommandConfiguration(
       abstract: "Restore an archive into a directory, checked entry by entry, moved into place only when whole.",
       discussion: """
-        Each source lands in DIR/<its name>. Extraction goes to a staging directory beside \
-        DIR; nothing appears in DIR unless the seal, every chunk, every entry and the \
-        archive's hash all check out. Owners are restored when run as root.
+        Each source lands in DIR/<its name>. Extraction goes to a staging directory (beside \
+        a new DIR; inside DIR when it is a mount point or --force fills it); nothing \
+        appears in DIR unless the seal, every chunk, every entry and the archive's hash \
+        all check out. With --force, only the entries the archive holds are replaced; \
+        anything else in DIR is kept. Owners are restored when run as root; as another \
+        user, an archive holding secret material is refused unless --no-owners.
         Databases go where --db NAME=sqlite:PATH|postgres:CONNINFO|mysql:"OPTIONS DATABASE" \
         says, into a new file or an empty database; then every table's row count and \
         checksum are compared with the manifest and reported.
@@ -29,8 +32,11 @@ extension Rehost {
 
     @OptionGroup(title: "Keys") var keys: DecryptionOptions
 
-    @Flag(name: .long, help: "Replace a non-empty DIR (swapped atomically once the new tree checked out).")
+    @Flag(name: .long, help: "Restore into a non-empty DIR: each of the archive's sources replaces the entry of its name (one atomic swap each, once all checked out); other entries are kept.")
     var force = false
+
+    @Flag(name: .long, help: "Do not restore owners: everything belongs to the restorer (needed to restore secret material as a user other than root).")
+    var noOwners = false
 
     @Flag(name: .long, help: "Lay DIR out as a BagIt bag: the tree in DIR/data, with bagit.txt, bag-info.txt, manifest-sha256.txt.")
     var bagit = false
@@ -53,6 +59,7 @@ extension Rehost {
       options.force = force
       options.bagit = bagit
       options.allowSpecial = allowSpecial
+      options.noOwners = noOwners
       for spec in db {
         let location = try DatabaseLocation(parsing: spec)
         guard options.databases.updateValue(location, forKey: location.name) == nil else {
