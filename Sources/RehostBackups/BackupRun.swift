@@ -185,8 +185,7 @@ public enum BackupInit {
   }
 
   public static func run(path: String, recipients: [String], custodians: (Int, [String])?, signingKey: String,
-                         passphraseFile: String?) throws -> Repository {
-    let passphrase = try passphraseFile.map { try KeyFiles.passphrase(file: $0) }
+                         passphrase: [UInt8]?) throws -> Repository {
     let signer = try KeyFiles.readPrivate(signingKey, passphrase: passphrase)
     var options = SnapshotOptions(sources: [], output: "", signer: signer)
     options.recipients = try recipients.map(KeyFiles.readPublic)

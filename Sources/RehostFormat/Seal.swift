@@ -118,6 +118,10 @@ public struct Seal: Equatable, Sendable {
     guard bytes.count <= maxSealBytes else { throw bad(0, "larger than 1 MiB") }
     guard let text = String(validating: bytes, as: UTF8.self) else { throw bad(0, "it is not UTF-8 text") }
     guard bytes.last == 0x0a else { throw bad(0, "it does not end with a newline") }
+    if zip(bytes, bytes.dropFirst()).contains(where: { $0 == 0x0d && $1 == 0x0a }) {
+      throw RehostError(.seal, "the seal is malformed: its lines end with CR LF (as a Windows editor or a mail program writes them), not LF",
+                        hint: "turn them back into LF (`sed -i 's/\\r$//' SEAL`) or use the original file; the signatures then decide whether it is intact")
+    }
     let lines = text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     var i = 0
     func readBlock(_ end: String) throws -> SealFields {

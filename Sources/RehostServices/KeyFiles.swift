@@ -95,9 +95,13 @@ public enum KeyFiles {
   public static func readPrivate(_ path: String, passphrase: [UInt8]?) throws -> PrivateIdentity {
     let text = try readSmallText(path, what: "private key")
     let encrypted = text.contains("BEGIN ENCRYPTED PRIVATE KEY")
+    if !text.contains("PRIVATE KEY") && text.contains("BEGIN PUBLIC KEY") {
+      throw RehostError(.key, "\(path) is a public key; this needs the private key",
+                        hint: "pass the matching NAME.key (the .pub is what others use to encrypt to you or trust your signatures)")
+    }
     if encrypted && passphrase == nil {
-      throw RehostError(.key, "\(path) is protected by a passphrase",
-                        hint: "run on a terminal to be asked for it, or pass --key-passphrase-file")
+      throw RehostError(.key, "\(path) is protected by a passphrase, and no terminal is there to ask for it",
+                        hint: "pass --key-passphrase-file FILE (or --key-passphrase-fd N, or set REHOST_KEY_PASSPHRASE) to give the passphrase of \(path)")
     }
     let keys: [AsymmetricKey]
     do {

@@ -31,6 +31,10 @@ public enum ManifestExporter {
   /// manifest, the manifest and archive hash against the seal), then writes the export.
   /// - Returns: the sha256sum list's bytes when writing to standard output, else nil.
   public static func run(_ options: Options, progress: ProgressObserver? = nil) throws -> [UInt8]? {
+    if options.format == .sha256sum, let output = options.output, FileManager.default.fileExists(atPath: output) {
+      throw RehostError(.refused, "\(output) already exists; manifest export does not overwrite",
+                        hint: "choose another --out name, or remove \(output) first")
+    }
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let facts = try SealFacts(fields: seal.statement)
     let reader = try ArchiveFileReader(path: options.archive)
@@ -48,7 +52,7 @@ public enum ManifestExporter {
           let entry = ManifestExport.sha256sumLine(line)
           if let sink { try sink.write(entry) } else { text += entry }
         }
-        try sink?.commit(replace: true)
+        try sink?.commit(replace: false)
       } catch {
         sink?.abort()
         throw error

@@ -78,7 +78,7 @@ public enum Restore {
       // A server database is loaded as the archive streams, before its last byte is
       // read: the whole file is held against the seal first.
       let (sha256, size) = try Verify.hashFile(options.archive)
-      try SealCheck.compare(facts, sha256: sha256, size: size)
+      try SealCheck.compare(facts, sha256: sha256, size: size, archive: options.archive)
     }
     do {
       let reader = try ArchiveFileReader(path: options.archive)

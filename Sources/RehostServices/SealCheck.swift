@@ -31,6 +31,13 @@ public enum SealCheck {
   /// most 1 MiB, parsed from its exact bytes.
   public static func load(archive: String, sealPath: String?) throws -> Seal {
     let path = sealPath ?? archive + ".seal"
+    var isDirectory: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: archive, isDirectory: &isDirectory) {
+      throw RehostError(.usage, "there is no archive at \(archive)", hint: "check the path (an archive is FILE.rehost, its seal FILE.rehost.seal beside it)")
+    }
+    if archive.hasSuffix(".seal"), sealPath == nil, !FileManager.default.fileExists(atPath: path) {
+      throw RehostError(.usage, "\(archive) is a seal; give the archive it seals", hint: "pass \(archive.dropLast(5)) (the seal beside it is found by its name)")
+    }
     guard FileManager.default.fileExists(atPath: path) else {
       let url = URL(fileURLWithPath: path)
       let unfinished = ((try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? [])
@@ -78,13 +85,24 @@ public enum SealCheck {
       throw RehostError(.seal, "no trusted key signed this seal (signed by: \(signers))",
                         hint: "pass --trust SEALER.pub (or a --policy naming the signers); check who sealed it with `rehost seal show`")
     }
+    if policy.source == "--trust", let sealer = results.first(where: { $0.role == "sealer" }), !sealer.counts {
+      let others = counted.map { "\($0.role), key \($0.keyFingerprint)" }.joined(separator: "; ")
+      throw RehostError(.seal, "the sealer of this seal (key \(sealer.keyFingerprint)) is not among the --trust keys; only a countersignature is (\(others))",
+                        hint: "pass --trust SEALER.pub for the key that sealed it (compare its fingerprint out of band); a countersignature alone does not vouch for the content")
+    }
     var unmet: [String] = []
     let everyone = people.values.reduce(into: Set<String>()) { $0.formUnion($1) }
     for requirement in policy.requirements {
       switch requirement {
       case .role(let role, let count):
         let have = people[role]?.count ?? 0
-        if have < count { unmet.append("\(role): \(have) of \(count) signed") }
+        if have < count {
+          if role == "sealer", count == 1, let sealer = results.first(where: { $0.role == "sealer" }) {
+            unmet.append("the sealer (key \(sealer.keyFingerprint)) is not among the trusted keys; only countersignatures are")
+          } else {
+            unmet.append("\(role): \(have) of \(count) signed")
+          }
+        }
       case .people(let count):
         if everyone.count < count { unmet.append("distinct people: \(everyone.count) of \(count)") }
       }
@@ -104,8 +122,13 @@ public enum SealCheck {
   }
 
   /// Compares a finished read of the archive with the seal's facts.
-  static func compare(_ facts: SealFacts, sha256: String, size: Int64) throws {
+  static func compare(_ facts: SealFacts, sha256: String, size: Int64, archive: String? = nil) throws {
     guard sha256 == facts.archiveSHA256, size == facts.archiveSize else {
+      // Another name and another size: a mix-up of files, not bytes changed in place.
+      if let archive, URL(fileURLWithPath: archive).lastPathComponent != facts.archiveName, size != facts.archiveSize {
+        throw RehostError(.seal, "this seal is for another archive (\(facts.archiveName), \(facts.archiveSize) bytes), not \(archive) (\(size) bytes)",
+                          hint: "pass the seal of \(archive) (ARCHIVE.seal beside it, or --seal PATH)")
+      }
       throw RehostError(.corrupt, "the archive does not match its seal: SHA-256 \(sha256), \(size) bytes; the seal says \(facts.archiveSHA256), \(facts.archiveSize) bytes",
                         hint: "the archive was modified, damaged, or is not the one sealed; use another copy")
     }

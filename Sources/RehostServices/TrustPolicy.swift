@@ -54,7 +54,7 @@ public struct TrustPolicy: Sendable {
     self.source = source
   }
 
-  /// The policy `--trust A.pub --trust B.pub` stands for.
+  /// The policy `--trust A.pub --trust B.pub` stands for: the seal's sealer is one of them.
   public static func trusting(_ identities: [PublicIdentity]) throws -> TrustPolicy {
     let keys = try identities.map { identity in
       guard let key = identity.signing else {
@@ -62,7 +62,8 @@ public struct TrustPolicy: Sendable {
       }
       return TrustedKey(key: key, path: identity.path, roles: ["*"], person: key.fingerprint())
     }
-    return TrustPolicy(keys: keys, requirements: [.people(1)], source: "--trust")
+    // The sealer vouches for the content; a countersignature alone (an auditor's) does not.
+    return TrustPolicy(keys: keys, requirements: [.role("sealer", count: 1)], source: "--trust")
   }
 
   /// The largest policy file read (a real one is a few lines).

@@ -48,7 +48,7 @@ public enum Verify {
     } catch let error as RehostError where error.kind == .corrupt {
       // A damaged header: the hash comparison gives the clearest account of it.
       let (sha256, size) = try hashFile(options.archive)
-      try SealCheck.compare(facts, sha256: sha256, size: size)
+      try SealCheck.compare(facts, sha256: sha256, size: size, archive: options.archive)
       throw error
     }
     try checkRecipients(reader.header, facts)

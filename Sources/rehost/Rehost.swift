@@ -24,6 +24,9 @@ struct Rehost: ParsableCommand {
   static func main() {
     Interruption.shared.install()
     do {
+      ArgumentSyntax.requirementsChecked = false
+      _ = try parseAsRoot()
+      ArgumentSyntax.requirementsChecked = true
       var command = try parseAsRoot()
       try command.run()
     } catch let error as RehostError {

@@ -147,7 +147,7 @@ import Testing
   }
 }
 
-/// Encrypted private keys: opened with --passphrase-file, else their certificate speaks for them.
+/// Encrypted private keys: opened with --key-passphrase-file, else their certificate speaks for them.
 @Suite struct EncryptedKeyTests {
   @Test func anEncryptedWeakKeyIsCheckedWithItsPassphraseOrThroughItsCertificate() throws {
     let box = try Sandbox()
@@ -168,11 +168,11 @@ import Testing
     #expect(plain.stdout.contains("srv/www.cert.pem:1: certificate /CN=www.example.org (RSA-2048 key): Debian weak key"), "\(plain.stdout)")
     #expect(!plain.stdout.contains("srv/www.key.pem:1: RSA-2048 private key: Debian weak key"))
     // The right passphrase among others: the key itself is flagged, and it matches its certificate.
-    let opened = try run("--passphrase-file", "passphrases")
+    let opened = try run("--key-passphrase-file", "passphrases")
     #expect(opened.stdout.contains("srv/www.key.pem:1: RSA-2048 private key: Debian weak key"), "\(opened.stdout)")
     #expect(!opened.stdout.contains("does not match"), "\(opened.stdout)")
     // Only wrong ones: said so.
-    let wrong = try run("--passphrase-file", "wrong")
+    let wrong = try run("--key-passphrase-file", "wrong")
     #expect(wrong.stdout.contains("srv/www.key.pem:1: encrypted private key: none of the passphrases given opens it"), "\(wrong.stdout)")
   }
 }

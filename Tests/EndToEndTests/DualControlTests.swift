@@ -250,7 +250,7 @@ import Testing
     let box = try Sandbox()
     try box.mustSh("printf 'alice pass\\n' > a.pw && printf 'bob pass\\n' > b.pw")
     for (name, pw) in [("alice", "a.pw"), ("bob", "b.pw")] {
-      #expect(try box.rehost("keygen", "--out", name, "--passphrase-file", pw).status == 0)
+      #expect(try box.rehost("keygen", "--out", name, "--key-passphrase-file", pw).status == 0)
     }
     try box.keygen("operator")
     try box.mustSh("mkdir d && echo secret > d/f")

@@ -83,7 +83,7 @@ import Testing
   @Test func encryptedKeysNeedTheirPassphrase() throws {
     let box = try Sandbox()
     try box.mustSh("printf 'k3y pass\\n' > kp && printf 'other\\n' > bad")
-    #expect(try box.rehost("keygen", "--out", "op", "--passphrase-file", "kp").status == 0)
+    #expect(try box.rehost("keygen", "--out", "op", "--key-passphrase-file", "kp").status == 0)
     try box.mustSh("grep -q 'BEGIN ENCRYPTED PRIVATE KEY' op.key && openssl pkey -in op.key -passin file:kp -noout")
     try box.mustSh("mkdir d && echo 1 > d/f")
     let noPass = try box.rehost("snapshot", "d", "--out", "a.rehost", "--recipient", "op.pub", "--sign", "op.key")

@@ -65,7 +65,7 @@ import Testing
     let box = try Sandbox()
     try box.keygen("operator", "auditor", "isp", "isp-laptop", "outsider")
     try box.mustSh("printf 'isp secret\\n' > ispx.pass")
-    #expect(try box.rehost("keygen", "--out", "ispx", "--passphrase-file", "ispx.pass").status == 0)
+    #expect(try box.rehost("keygen", "--out", "ispx", "--key-passphrase-file", "ispx.pass").status == 0)
     try box.mustSh("""
       cat > policy.txt <<'EOF'
       trust operator.pub as operator

@@ -12,8 +12,8 @@ extension Rehost {
       abstract: "Post-move checks of the keys and certificates under PATH: Debian weak keys, RSA size and exponent, expiry.",
       discussion: """
         Reads every PEM file under the paths (private keys, public keys, certificates). \
-        Encrypted private keys are opened with the passphrases in --passphrase-file (one per \
-        line; the first also opens passphrase-protected .rehost archives). \
+        Encrypted private keys are opened with the passphrases in --key-passphrase-file (one \
+        per line, each tried); --passphrase-file opens passphrase-protected .rehost archives. \
         Debian weak keys (CVE-2008-0166) are found with openssl-blacklist lists \
         (blacklist.RSA-<bits>) from --blocklist DIR and /usr/share/openssl-blacklist; a key \
         size no list covers is reported, never silently passed. \
@@ -45,13 +45,8 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Warn about certificates expiring within this many days.", valueName: "DAYS"))
     var expiryDays = 30
 
-    /// Every non-empty line of the file: tried in turn on encrypted private keys.
-    static func passphraseLines(_ path: String) throws -> [[UInt8]] {
-      let data = try InputFile.read(path, what: "passphrase file", limit: 1 << 20, allowPipe: true)
-      return data.split(separator: 0x0a).map { line in Array(line.last == 0x0d ? line.dropLast() : line) }.filter { !$0.isEmpty }
-    }
-
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if paths.isEmpty && tls.isEmpty { throw ValidationError("name a PATH to check, or --tls HOST:PORT") }
     }
 
@@ -61,7 +56,7 @@ extension Rehost {
         var options = CheckOptions(paths: paths)
         options.tlsEndpoints = tls
         options.archiveIdentities = try keys.identities()
-        options.keyPassphrases = try keys.passphraseFile.map(Self.passphraseLines) ?? []
+        options.keyPassphrases = try keys.keyPassphrase.lines()
         options.archiveShareFiles = keys.share
         options.blocklistDirectories = blocklist
         options.useStandardBlocklists = !noStandardBlocklists

@@ -18,15 +18,17 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Print the fingerprints of this public key file.", valueName: "NAME.pub"))
     var show: String?
 
-    @Option(name: .long, help: ArgumentHelp("Encrypt NAME.key with the passphrase in this file.", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup(title: "Passphrase that encrypts NAME.key") var keyPassphrase: KeyPassphraseOptions
 
     @Flag(name: .long, help: "Ask for the passphrase that encrypts NAME.key on the terminal.")
     var askPassphrase = false
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       guard (out == nil) != (show == nil) else { throw ValidationError("give exactly one of --out NAME or --show NAME.pub") }
-      if passphraseFile != nil && askPassphrase { throw ValidationError("give --passphrase-file or --ask-passphrase, not both") }
+      if (keyPassphrase.keyPassphraseFile != nil || keyPassphrase.keyPassphraseFd != nil) && askPassphrase {
+        throw ValidationError("give --key-passphrase-file (or -fd) or --ask-passphrase, not both")
+      }
     }
 
     func run() throws {
@@ -34,7 +36,7 @@ extension Rehost {
         printFingerprints(try KeyFiles.readPublic(show))
         return
       }
-      var passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
+      var passphrase = askPassphrase ? nil : try keyPassphrase.passphrase()
       if askPassphrase {
         let first = try Secrets.ask("Passphrase for the new key: ")
         guard try Secrets.ask("Same passphrase again: ") == first else {

@@ -39,6 +39,7 @@ extension Rehost {
       var seal: String?
 
       func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
         if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
         if format == .bagit && out == nil { throw ValidationError("--format bagit needs --out DIR") }
       }

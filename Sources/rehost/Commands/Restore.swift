@@ -45,6 +45,7 @@ extension Rehost {
     var allowSpecial = false
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
       if to == nil && db.isEmpty { throw ValidationError("give --to DIR, --db NAME=ENGINE:TARGET, or both") }
       for spec in db where !spec.contains("=") { throw ValidationError("--db takes NAME=ENGINE:TARGET, such as ca=sqlite:/var/lib/ca/ca.db") }

@@ -25,8 +25,7 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("Your identity.", valueName: "NAME.key"))
       var key: String
 
-      @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --key.", valueName: "FILE"))
-      var keyPassphraseFile: String?
+      @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
       @Option(name: .long, help: "The role you sign in: operator, auditor, isp-witness, ...")
       var role: String
@@ -41,7 +40,7 @@ extension Rehost {
       var seal: String?
 
       func run() throws {
-        let signer = try Secrets.privateIdentities([key], passphraseFile: keyPassphraseFile)[0]
+        let signer = try Secrets.privateIdentities([key], passphrase: try keyPassphrase.passphrase())[0]
         var options = CountersignOptions(archive: archive, signer: signer, role: role)
         options.sealPath = seal
         options.note = note

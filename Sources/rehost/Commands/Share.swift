@@ -22,8 +22,7 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("Your custodian identity.", valueName: "NAME.key"))
       var identity: String
 
-      @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --identity.", valueName: "FILE"))
-      var keyPassphraseFile: String?
+      @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
       @Option(name: .long, help: ArgumentHelp("The restoring operator's identity.", valueName: "OPERATOR.pub"))
       var to: String
@@ -32,7 +31,7 @@ extension Rehost {
       var out: String
 
       func run() throws {
-        let custodian = try Secrets.privateIdentities([identity], passphraseFile: keyPassphraseFile)[0]
+        let custodian = try Secrets.privateIdentities([identity], passphrase: try keyPassphrase.passphrase())[0]
         let share = try ShareExport.run(archive: archive, custodian: custodian, to: try KeyFiles.readPublic(to), out: out)
         print("wrote \(out): share \(share.share.index) of a \(share.threshold)-of-\(share.total) split, for \(to)")
       }

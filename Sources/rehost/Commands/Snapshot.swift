@@ -30,8 +30,7 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Encrypt to this identity (repeatable).", valueName: "NAME.pub"))
     var recipient: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Also encrypt to the passphrase in this file.", valueName: "FILE"))
-    var passphraseFile: String?
+    @OptionGroup(title: "Archive passphrase (also encrypt to it)") var archivePassphrase: ArchivePassphraseOptions
 
     @Option(name: .long, help: ArgumentHelp("Split the key so that K of the N --custodian identities are needed to open.", valueName: "K-of-N"))
     var custodians: String?
@@ -42,8 +41,7 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Sign the seal with this identity.", valueName: "NAME.key"))
     var sign: String
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --sign key.", valueName: "FILE"))
-    var keyPassphraseFile: String?
+    @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
     @Option(name: .long, help: "A label recorded in the manifest and the seal.")
     var label = ""
@@ -75,6 +73,7 @@ extension Rehost {
     }
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       _ = try threshold()
       if paths.isEmpty && inventory == nil { throw ValidationError("name what to snapshot: SOURCE arguments or --inventory FILE.yaml") }
       if root != nil && inventory == nil { throw ValidationError("--root needs --inventory") }
@@ -88,14 +87,14 @@ extension Rehost {
     }
 
     func run() throws {
-      let signer = try Secrets.privateIdentities([sign], passphraseFile: keyPassphraseFile)[0]
+      let signer = try Secrets.privateIdentities([sign], passphrase: try keyPassphrase.passphrase())[0]
       let listed = try inventory.map { try RehostServices.Inventory(file: $0, root: root) }
       let databases = try paths.filter(DatabaseLocation.looksLikeDatabase).map(DatabaseLocation.init(parsing:))
       var options = SnapshotOptions(sources: paths.filter { !DatabaseLocation.looksLikeDatabase($0) } + (listed?.sources ?? []),
                                     databases: databases + (listed?.databases ?? []), output: out, signer: signer)
       options.inventory = listed
       options.recipients = try recipient.map(KeyFiles.readPublic)
-      options.passphrase = try passphraseFile.map { try Secrets.passphrase(file: $0) }
+      options.passphrase = try archivePassphrase.passphrase(fromVariable: false)
       if let k = try threshold() { options.custodians = (k, try custodian.map(KeyFiles.readPublic)) }
       options.label = label.isEmpty ? (listed?.label ?? "") : label
       options.excludes = exclude + (listed?.excludes ?? [])

@@ -9,20 +9,19 @@ struct DecryptionOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("A custodian's share file, exported to your --identity (repeatable).", valueName: "FILE"))
   var share: [String] = []
 
-  @Option(name: .long, help: ArgumentHelp("Passphrase file for encrypted --identity keys (else each is asked for on the terminal).", valueName: "FILE"))
-  var keyPassphraseFile: String?
+  @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
-  @Option(name: .long, help: ArgumentHelp("Decrypt with the archive passphrase in this file.", valueName: "FILE"))
-  var passphraseFile: String?
+  @OptionGroup var archivePassphrase: ArchivePassphraseOptions
 
   /// True when any way to decrypt was given.
-  var given: Bool { !identity.isEmpty || passphraseFile != nil }
+  var given: Bool { !identity.isEmpty || archivePassphrase.given }
 
   func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
     if !share.isEmpty && identity.isEmpty { throw ValidationError("--share needs the --identity the shares were exported to") }
   }
 
   func identities() throws -> [Identity] {
-    try Secrets.decryptionIdentities(keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: passphraseFile)
+    try Secrets.decryptionIdentities(keys: identity, keyPassphrase: try keyPassphrase.passphrase(), archivePassphrase: try archivePassphrase.passphrase())
   }
 }

@@ -10,11 +10,13 @@ enum Secrets {
   static func passphrase(file path: String) throws -> [UInt8] { try KeyFiles.passphrase(file: path) }
 
   /// Asks on the controlling terminal with echo off; fails when there is none (cron).
-  static func ask(_ prompt: String) throws -> [UInt8] {
+  /// - Parameter noTerminal: the error when there is no terminal, naming what needs the
+  ///   passphrase and the options that give it.
+  static func ask(_ prompt: String, noTerminal: RehostError? = nil) throws -> [UInt8] {
     let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
     guard tty >= 0 else {
-      throw RehostError(.key, "a passphrase is needed and there is no terminal to ask on",
-                        hint: "pass it with a passphrase file option instead")
+      throw noTerminal ?? RehostError(.key, "a passphrase is needed and there is no terminal to ask on",
+                                      hint: "pass it with a passphrase file option instead")
     }
     defer { close(tty) }
     var saved = termios()
@@ -42,29 +44,28 @@ enum Secrets {
   }
 
   /// Loads private identities, asking for each encrypted key's passphrase in turn
-  /// unless a passphrase file is given.
-  static func privateIdentities(_ paths: [String], passphraseFile: String?) throws -> [PrivateIdentity] {
-    let filePassphrase = try passphraseFile.map { try passphrase(file: $0) }
+  /// unless one is given (``KeyPassphraseOptions``).
+  static func privateIdentities(_ paths: [String], passphrase given: [UInt8]?) throws -> [PrivateIdentity] {
     return try paths.map { path in
-      var pass = filePassphrase
+      var pass = given
       if pass == nil, try KeyFiles.isEncrypted(path) {
-        pass = try ask("Passphrase for \(path): ")
+        pass = try ask("Passphrase for \(path): ", noTerminal: RehostError(
+          .key, "\(path) is protected by a passphrase, and no terminal is there to ask for it",
+          hint: "give the passphrase of \(path) with --key-passphrase-file FILE, --key-passphrase-fd N or $REHOST_KEY_PASSPHRASE"))
       }
       return try KeyFiles.readPrivate(path, passphrase: pass)
     }
   }
 
   /// Decryption identities from `--identity` keys and an archive `--passphrase-file`.
-  static func decryptionIdentities(keys: [String], keyPassphraseFile: String?, archivePassphraseFile: String?) throws -> [Identity] {
-    var identities: [Identity] = try privateIdentities(keys, passphraseFile: keyPassphraseFile).map { identity in
+  static func decryptionIdentities(keys: [String], keyPassphrase: [UInt8]?, archivePassphrase: [UInt8]?) throws -> [Identity] {
+    var identities: [Identity] = try privateIdentities(keys, passphrase: keyPassphrase).map { identity in
       guard let key = identity.encryption else {
         throw RehostError(.key, "\(identity.path) has no X25519 decryption key", hint: "pass a NAME.key written by `rehost keygen`")
       }
       return X25519Identity(privateKey: key)
     }
-    if let file = archivePassphraseFile {
-      identities.append(PassphraseIdentity(passphrase: try passphrase(file: file)))
-    }
+    if let archivePassphrase { identities.append(PassphraseIdentity(passphrase: archivePassphrase)) }
     return identities
   }
 }

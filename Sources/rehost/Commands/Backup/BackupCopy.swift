@@ -23,6 +23,7 @@ extension Rehost.Backup {
     var rcloneConfig: String?
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if !remote.contains(":") { throw ValidationError("REMOTE is an rclone remote, NAME:PATH") }
     }
 

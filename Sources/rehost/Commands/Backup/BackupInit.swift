@@ -32,10 +32,10 @@ extension Rehost.Backup {
     @Option(name: .long, help: ArgumentHelp("The host's signing key: it seals every backup and signs the chain.", valueName: "HOST.key"))
     var sign: String?
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --sign key.", valueName: "FILE"))
-    var keyPassphraseFile: String?
+    @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if config == nil {
         guard repository != nil, sign != nil else { throw ValidationError("give --config FILE, or REPO with --sign HOST.key and --recipient (or --custodians)") }
         guard !recipient.isEmpty || custodians != nil else { throw ValidationError("name who can open the backups: --recipient NAME.pub or --custodians K-of-N") }
@@ -51,7 +51,7 @@ extension Rehost.Backup {
       } else {
         let threshold = try custodians.map { try CustodianCount.parse($0, keys: custodian.count) }
         repository = try BackupInit.run(path: self.repository!, recipients: recipient, custodians: threshold.map { ($0, custodian) },
-                                        signingKey: sign!, passphraseFile: keyPassphraseFile)
+                                        signingKey: sign!, passphrase: try keyPassphrase.passphrase())
       }
       print("created repository \(repository.path) (id \(repository.id)), sealed by \(repository.signer)")
       for r in repository.recipients { print("  recipient \(r)") }

@@ -38,6 +38,7 @@ extension Rehost.Backup {
     var force = false
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if (sequence == nil) == !latest { throw ValidationError("give --sequence N or --latest") }
       if !keys.given { throw ValidationError("give --identity NAME.key (a recipient's) to decrypt") }
     }

@@ -40,13 +40,13 @@ extension Rehost.Backup {
     @Option(name: .long, help: ArgumentHelp("A recipient's key, for --deep (repeatable).", valueName: "NAME.key"))
     var identity: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --identity key.", valueName: "FILE"))
-    var keyPassphraseFile: String?
+    @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
     @Option(name: .long, help: ArgumentHelp("Deep-verify only this share of the backups, at random (such as 10%).", valueName: "N%"))
     var sample: String?
 
     func validate() throws {
+    guard ArgumentSyntax.requirementsChecked else { return }
       if deep && identity.isEmpty { throw ValidationError("--deep needs --identity KEY") }
       if !deep && (!identity.isEmpty || sample != nil) { throw ValidationError("--identity and --sample go with --deep") }
       if let maxAge, Self.seconds(maxAge) == nil { throw ValidationError("--max-age takes hours or days, such as 26h, 2d or 1d12h") }
@@ -69,7 +69,7 @@ extension Rehost.Backup {
       options.statePath = state
       options.maxAge = maxAge.flatMap(Self.seconds)
       if deep {
-        options.identities = try Secrets.decryptionIdentities(keys: identity, keyPassphraseFile: keyPassphraseFile, archivePassphraseFile: nil)
+        options.identities = try Secrets.decryptionIdentities(keys: identity, keyPassphrase: try keyPassphrase.passphrase(), archivePassphrase: nil)
         options.samplePercent = sample.flatMap(Self.percent) ?? 100
       }
       let audit = try ChainAudit.run(options)

@@ -29,8 +29,7 @@ extension Rehost.Runbook {
     @Option(name: .long, help: ArgumentHelp("Your identity: it signs every line of the journal.", valueName: "NAME.key"))
     var key: String
 
-    @Option(name: .long, help: ArgumentHelp("Passphrase file for an encrypted --key.", valueName: "FILE"))
-    var keyPassphraseFile: String?
+    @OptionGroup var keyPassphrase: KeyPassphraseOptions
 
     @Option(name: .long, help: ArgumentHelp("A param's value (repeatable).", valueName: "NAME=VALUE"))
     var param: [String] = []
@@ -42,7 +41,7 @@ extension Rehost.Runbook {
     var acceptChangedRunbook: String?
 
     func run() throws {
-      let signer = try Secrets.privateIdentities([key], passphraseFile: keyPassphraseFile)[0]
+      let signer = try Secrets.privateIdentities([key], passphrase: try keyPassphrase.passphrase())[0]
       var options = RunOptions(runbook: file, journal: journal, operatorName: name, signer: signer,
                                workdir: FileManager.default.currentDirectoryPath)
       options.params = try Params.parse(param)
