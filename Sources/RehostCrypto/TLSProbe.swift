@@ -17,7 +17,10 @@ public enum TLSProbe {
   }
 
   /// Connects to `host:port`, completes a handshake and returns what the server presented.
-  public static func chain(host: String, port: UInt16, timeoutSeconds: Int = 10) throws -> Result {
+  /// - Parameter serverName: the name sent in SNI and checked against the certificate
+  ///   (default: `host`), so a new host is tested by address under its real name.
+  public static func chain(host: String, port: UInt16, serverName: String? = nil, timeoutSeconds: Int = 10) throws -> Result {
+    let name = serverName ?? host
     let fd = try connect(host: host, port: port, timeoutSeconds: timeoutSeconds)
     defer { close(fd) }
     guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw Failure(description: "cannot create a TLS context") }
@@ -28,7 +31,7 @@ public enum TLSProbe {
     guard let ssl = SSL_new(ctx) else { throw Failure(description: "cannot create a TLS session") }
     defer { SSL_free(ssl) }
     SSL_set_fd(ssl, fd)
-    _ = host.withCString { rehost_ssl_set_tlsext_host_name(ssl, $0) }
+    _ = name.withCString { rehost_ssl_set_tlsext_host_name(ssl, $0) }
     guard SSL_connect(ssl) == 1 else {
       let error = CryptoError.fromQueue("TLS handshake")
       throw Failure(description: "TLS handshake with \(host):\(port) failed: \(error.detail)")
@@ -37,8 +40,8 @@ public enum TLSProbe {
     if let leaf = SSL_get1_peer_certificate(ssl) {
       defer { X509_free(leaf) }
       var address = in6_addr()
-      let isAddress = inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
-      matches = isAddress ? X509_check_ip_asc(leaf, host, 0) == 1 : X509_check_host(leaf, host, host.utf8.count, 0, nil) == 1
+      let isAddress = inet_pton(AF_INET, name, &address) == 1 || inet_pton(AF_INET6, name, &address) == 1
+      matches = isAddress ? X509_check_ip_asc(leaf, name, 0) == 1 : X509_check_host(leaf, name, name.utf8.count, 0, nil) == 1
     }
     var pems: [String] = []
     if let chain = SSL_get_peer_cert_chain(ssl) {

@@ -8,6 +8,8 @@ public protocol DatabaseArchiveWriter: AnyObject {
   /// Stores exactly `size` bytes read from `source` as the file `name` in the database's
   /// archive directory.
   func addFile(named name: String, size: Int64, from source: ByteSource) throws
+  /// Something the operator must know about the capture (it goes on, and is reported).
+  func warn(_ message: String)
 }
 
 /// Receives a database's dump during a restore and, once all of it arrived, says what

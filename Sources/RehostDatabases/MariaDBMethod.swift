@@ -26,6 +26,16 @@ struct MariaDBMethod: DatabaseMethod {
     let session = try connection.session()
     let server = try session.value("SELECT CONCAT('MariaDB/MySQL ', VERSION());")
     let ownThread = try session.value("SELECT CONNECTION_ID();")
+    // Only transactional (InnoDB) tables are seen at one point in time; name the others.
+    let nonTransactional = try session.query("""
+      SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
+      AND ENGINE <> 'InnoDB' ORDER BY TABLE_NAME;
+      """)
+    if !nonTransactional.isEmpty {
+      let shown = nonTransactional.prefix(10).map { "\($0[0]) (\($0.count > 1 ? $0[1] : "?"))" }.joined(separator: ", ")
+      writer.warn("database \(location.name): \(nonTransactional.count) table\(nonTransactional.count == 1 ? " is" : "s are") not InnoDB: \(shown)\(nonTransactional.count > 10 ? ", ..." : "")"
+        + "; such tables are dumped as the dump reaches them, not at the snapshot's point in time: stop their writers during the snapshot, or convert them (ALTER TABLE ... ENGINE=InnoDB)")
+    }
     try session.query("FLUSH TABLES WITH READ LOCK;")
     try session.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT;")
     let before = Set(try session.query("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX;").map { $0[0] })

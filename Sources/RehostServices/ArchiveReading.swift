@@ -88,7 +88,7 @@ extension ArchiveFileReader {
   @discardableResult
   func finish(against facts: SealFacts, payload: PayloadSummary?) throws -> Int64 {
     let (sha256, size) = try finish()
-    try SealCheck.compare(facts, sha256: sha256, size: size, archive: path)
+    try SealCheck.compare(facts, sha256: sha256, size: size)
     if let payload { try SealCheck.compare(facts, payload: payload) }
     return size
   }

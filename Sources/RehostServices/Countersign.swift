@@ -45,7 +45,7 @@ public enum Countersign {
     let before = try SealCheck.load(archive: options.archive, sealPath: sealPath)
     let facts = try SealFacts(fields: before.statement)
     let (sha256, size) = try Verify.hashFile(options.archive)
-    try SealCheck.compare(facts, sha256: sha256, size: size, archive: options.archive)
+    try SealCheck.compare(facts, sha256: sha256, size: size)
 
     let lock = try ArchiveLock(archive: options.archive)
     defer { lock.release() }

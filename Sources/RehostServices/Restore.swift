@@ -64,6 +64,7 @@ public enum Restore {
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
+    try SealCheck.expectSealFor(options.archive, facts, sealGiven: options.sealPath != nil)
     let sourceNames = facts.sources.filter { $0.hasPrefix("/") }.map { URL(fileURLWithPath: $0).lastPathComponent }
     let files = try options.target.map {
       try RestoreTarget(path: $0, force: options.force, bagit: options.bagit, allowSpecial: options.allowSpecial,
@@ -78,7 +79,7 @@ public enum Restore {
       // A server database is loaded as the archive streams, before its last byte is
       // read: the whole file is held against the seal first.
       let (sha256, size) = try Verify.hashFile(options.archive)
-      try SealCheck.compare(facts, sha256: sha256, size: size, archive: options.archive)
+      try SealCheck.compare(facts, sha256: sha256, size: size)
     }
     do {
       let reader = try ArchiveFileReader(path: options.archive)

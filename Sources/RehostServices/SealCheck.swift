@@ -122,13 +122,19 @@ public enum SealCheck {
   }
 
   /// Compares a finished read of the archive with the seal's facts.
-  static func compare(_ facts: SealFacts, sha256: String, size: Int64, archive: String? = nil) throws {
+  /// A seal given with `--seal` that names another archive, of another size, is a mix-up
+  /// of files, said before anything is read (a renamed archive keeps its seal: its size
+  /// is the seal's).
+  static func expectSealFor(_ archive: String, _ facts: SealFacts, sealGiven: Bool) throws {
+    var st = stat()
+    guard sealGiven, URL(fileURLWithPath: archive).lastPathComponent != facts.archiveName,
+          stat(archive, &st) == 0, Int64(st.st_size) != facts.archiveSize else { return }
+    throw RehostError(.seal, "this seal is for another archive (\(facts.archiveName), \(facts.archiveSize) bytes), not \(archive) (\(st.st_size) bytes)",
+                      hint: "pass the seal of \(archive) (ARCHIVE.seal beside it, or --seal PATH)")
+  }
+
+  static func compare(_ facts: SealFacts, sha256: String, size: Int64) throws {
     guard sha256 == facts.archiveSHA256, size == facts.archiveSize else {
-      // Another name and another size: a mix-up of files, not bytes changed in place.
-      if let archive, URL(fileURLWithPath: archive).lastPathComponent != facts.archiveName, size != facts.archiveSize {
-        throw RehostError(.seal, "this seal is for another archive (\(facts.archiveName), \(facts.archiveSize) bytes), not \(archive) (\(size) bytes)",
-                          hint: "pass the seal of \(archive) (ARCHIVE.seal beside it, or --seal PATH)")
-      }
       throw RehostError(.corrupt, "the archive does not match its seal: SHA-256 \(sha256), \(size) bytes; the seal says \(facts.archiveSHA256), \(facts.archiveSize) bytes",
                         hint: "the archive was modified, damaged, or is not the one sealed; use another copy")
     }

@@ -17,6 +17,8 @@ final class TreeCapture {
   private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
   private(set) var warnings: [String] = []
 
+  func warn(_ message: String) { warnings.append(message) }
+
   init(tar: TarWriter, progress: ProgressObserver?) throws {
     self.tar = tar
     self.progress = progress
@@ -138,4 +140,6 @@ final class DatabaseEntryWriter: DatabaseArchiveWriter {
   func addFile(named name: String, size: Int64, from source: ByteSource) throws {
     try capture.addDatabaseFile(database: database, name: name, size: size, from: source)
   }
+
+  func warn(_ message: String) { capture.warn(message) }
 }

@@ -41,6 +41,7 @@ public enum Verify {
     let seal = try SealCheck.load(archive: options.archive, sealPath: options.sealPath)
     let signatures = try SealCheck.check(seal, policy: options.policy, expectedBags: options.expectedBags)
     let facts = try SealFacts(fields: seal.statement)
+    try SealCheck.expectSealFor(options.archive, facts, sealGiven: options.sealPath != nil)
 
     let reader: ArchiveFileReader
     do {
@@ -48,7 +49,7 @@ public enum Verify {
     } catch let error as RehostError where error.kind == .corrupt {
       // A damaged header: the hash comparison gives the clearest account of it.
       let (sha256, size) = try hashFile(options.archive)
-      try SealCheck.compare(facts, sha256: sha256, size: size, archive: options.archive)
+      try SealCheck.compare(facts, sha256: sha256, size: size)
       throw error
     }
     try checkRecipients(reader.header, facts)

@@ -238,6 +238,73 @@ import Testing
   }
 }
 
+/// A healthy CA with years of history: what it issued and what has since expired or been
+/// revoked is a record (info), not an error; what is served and what signs must be valid.
+@Suite struct HealthyHistoryTests {
+  @Test func aCAWithALongExpiredHistoryComesOutClean() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      '\(packageRoot)/scripts/make-sample-ca.sh' ca >/dev/null
+      cd ca/intermediate
+      for year in $(seq 2010 2021); do
+        for n in 1 2; do
+          openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out old.key 2>/dev/null
+          openssl req -new -key old.key -subj /CN=host$n-$year.example-ca.org -out old.csr
+          openssl ca -batch -config openssl.cnf -extensions server_cert -startdate ${year}0101000000Z -enddate ${year}1231000000Z \\
+            -in old.csr -out /dev/null 2>/dev/null
+        done
+      done
+      rm -f old.key old.csr
+      openssl ca -config openssl.cnf -updatedb 2>/dev/null || true
+      """)
+    let history = try box.sh("ls ca/intermediate/newcerts | wc -l; grep -c '^E' ca/intermediate/index.txt")
+    #expect(history.stdout.split(separator: "\n").map { Int($0) ?? 0 }.allSatisfy { $0 >= 24 }, "\(history.stdout)")
+    let r = try box.rehost("check", "ca", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(r.status == 0, "\(r.output)")
+    #expect(!r.stdout.contains("ERROR"), "\(r.stdout)")
+    #expect(r.stdout.contains("(issuance history)"), "\(r.stdout)")
+    // The same expired certificate outside the history, where it would be served, is an error.
+    try box.mustSh("mkdir served && cp \"$(grep -l host1-2015 ca/intermediate/newcerts/*.pem | head -1)\" served/site.pem")
+    let served = try box.rehost("check", "served", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(served.status == 1 && served.stdout.contains("expired on 2015-12-31"), "\(served.output)")
+  }
+}
+
+/// `check --tls ADDRESS:PORT --servername NAME`: a new host tested by address under its real name.
+@Suite struct ServerNameTests {
+  @Test func theServerNameIsAskedForAndChecked() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout site.key -subj /CN=ca.example.org \\
+        -addext subjectAltName=DNS:ca.example.org -days 365 -out site.crt 2>/dev/null
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -subj /CN=default.example.org \\
+        -addext subjectAltName=DNS:default.example.org -days 365 -out other.crt 2>/dev/null
+      """)
+    // s_server serves site.crt only to clients asking for ca.example.org (SNI), other.crt otherwise.
+    let r = try box.sh("""
+      for try in 1 2 3 4 5; do
+        port=$((20000 + RANDOM % 30000))
+        openssl s_server -accept 127.0.0.1:$port -key other.key -cert other.crt -servername ca.example.org -key2 site.key -cert2 site.crt \\
+          -quiet -naccept 4 </dev/null >server.log 2>&1 &
+        pid=$!
+        for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+        if kill -0 $pid 2>/dev/null; then break; fi
+      done
+      R='\(rehostBinary)'
+      echo "== named"; "$R" check --tls 127.0.0.1:$port --servername ca.example.org --no-standard-blocklists; echo "status $?"
+      echo "== wrong"; "$R" check --tls 127.0.0.1:$port --servername www.example.org --no-standard-blocklists; echo "status $?"
+      echo "== address"; "$R" check --tls 127.0.0.1:$port --no-standard-blocklists; echo "status $?"
+      kill $pid 2>/dev/null; wait $pid 2>/dev/null
+      """)
+    let parts = r.stdout.components(separatedBy: "== ")
+    try #require(parts.count == 4, "\(r.output)")
+    #expect(parts[1].contains("status 0") && parts[1].contains("0 errors, 0 warnings"), "\(parts[1])")
+    #expect(parts[2].contains("status 1") && parts[2].contains("the certificate served is not valid for www.example.org"), "\(parts[2])")
+    #expect(parts[3].contains("not valid for 127.0.0.1"), "\(parts[3])")
+  }
+}
+
 /// The same weak keys through the other two list formats and as OpenSSH keys.
 @Suite struct BlocklistFormatTests {
   /// `rehost blocklist import`: each format alone, merged into the store, flags every

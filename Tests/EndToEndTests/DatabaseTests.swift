@@ -320,6 +320,24 @@ struct MariaDBDatabaseTests {
     #expect(try count(box, target, "SELECT count(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()") == 2)
   }
 
+  @Test("a MyISAM table (CAcert-era schemas) is named in a warning; the snapshot still restores")
+  func myisamTablesAreNamed() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    let source = try makeDatabase(box)
+    try box.mustSh("\(DatabaseServers.mariadbClient) \(source) -e 'CREATE TABLE legacy_log (id INT PRIMARY KEY, msg TEXT) ENGINE=MyISAM; INSERT INTO legacy_log VALUES (1, \"a\"), (2, \"b\");'")
+    let snap = try box.rehost("snapshot", "cadb=mysql:" + DatabaseServers.mariadbOptions(source),
+                              "--out", "s.rehost", "--recipient", "op.pub", "--sign", "op.key")
+    #expect(snap.status == 0, "\(snap.output)")
+    #expect(snap.stderr.contains("warning: database cadb: 1 table is not InnoDB: legacy_log (MyISAM)"), "\(snap.stderr)")
+    #expect(snap.stderr.contains("stop their writers during the snapshot"), "\(snap.stderr)")
+    let target = uniqueDatabaseName("restored")
+    try box.mustSh("\(DatabaseServers.mariadbClient) -e 'CREATE DATABASE \(target)'")
+    let restore = try box.rehost("restore", "s.rehost", "--identity", "op.key", "--trust", "op.pub",
+                                 "--db", "cadb=mysql:" + DatabaseServers.mariadbOptions(target))
+    #expect(restore.status == 0 && restore.stdout.contains("legacy_log: 2 rows"), "\(restore.output)")
+  }
+
   @Test("mariadb-dump exiting non-zero or killed mid-stream fails the snapshot; no archive is left", arguments: ["exit 2", "kill -9 $$"])
   func dumpToolFails(ending: String) throws {
     let box = try Sandbox()

@@ -96,6 +96,7 @@ struct PartWriterTests {
       #expect(n == Int(size))
       files.append((name, bytes))
     }
+    func warn(_ message: String) {}
   }
 
   final class Bytes: ByteSource {

@@ -90,7 +90,7 @@ public enum BlocklistStore {
     }
     guard records.count > 1 else {
       throw RehostError(.usage, "no blocklist found in \(sources.joined(separator: ", "))",
-                        hint: "Debian's lists are in /usr/share/openssl-blacklist and /usr/share/ssh (apt-get install openssl-blacklist openssh-blacklist)")
+                        hint: "Debian 12 ships no openssl-blacklist package: get the CA/Browser Forum's Debian weak keys (github.com/cabforum/debian-weak-keys) or badkeys' blocklist, and `rehost blocklist import` them")
     }
     records.sort { $0.lexicographicallyPrecedes($1) }
     var unique: [[UInt8]] = []

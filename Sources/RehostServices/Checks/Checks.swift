@@ -10,6 +10,9 @@ public struct CheckOptions {
   public var paths: [String]
   /// Live TLS endpoints, "HOST:PORT": their presented chains are checked.
   public var tlsEndpoints: [String] = []
+  /// The name to ask the TLS endpoints for (SNI) and to check their certificates against,
+  /// instead of the host given (as `openssl s_client -servername`).
+  public var tlsServerName: String?
   public var blocklistDirectories: [String] = []
   /// Also load lists from the standard install places when present.
   public var useStandardBlocklists = true
@@ -275,6 +278,15 @@ final class Scan {
   func check(_ cert: CertificateFacts, _ add: (Finding.Severity, String, String, String) -> Void) {
     let subject = "certificate \(cert.subject)"
     let day: Int64 = 86_400
+    // A CA's issuance history (`openssl ca` keeps every certificate it issued in
+    // newcerts/): an expired or revoked one there is a record, not a problem. What is
+    // served and what signs (certs/, the CA's own certificate, a live endpoint) must be valid.
+    if Self.isHistory(currentFile) {
+      if cert.notAfter < options.now {
+        add(.info, subject, "expired on \(Self.date(cert.notAfter)) (issuance history)", "nothing to do: the CA keeps what it issued")
+      }
+      return
+    }
     if cert.notAfter < options.now {
       add(.error, subject, "expired on \(Self.date(cert.notAfter))", "renew or replace it")
     } else if cert.notAfter < options.now + Int64(options.expiryWarningDays) * day {
@@ -299,17 +311,19 @@ final class Scan {
     }
     let host = String(endpoint[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
     let place = "tls://\(endpoint)"
+    currentFile = place
     let result: TLSProbe.Result
     do {
-      result = try TLSProbe.chain(host: host, port: port)
+      result = try TLSProbe.chain(host: host, port: port, serverName: options.tlsServerName)
     } catch {
       findings.append(Finding(severity: .error, file: place, line: nil, subject: "TLS endpoint", problem: "\(error)",
                               action: "check that the service is up and reachable from here"))
       return
     }
+    let name = options.tlsServerName ?? host
     if !result.leafMatchesHost {
-      findings.append(Finding(severity: .warning, file: place, line: 1, subject: "TLS endpoint",
-                              problem: "the certificate served is not valid for \(host)", action: "serve a certificate that names \(host)"))
+      findings.append(Finding(severity: options.tlsServerName == nil ? .warning : .error, file: place, line: 1, subject: "TLS endpoint",
+                              problem: "the certificate served is not valid for \(name)", action: "serve a certificate that names \(name)"))
     }
     for (index, pem) in result.chain.enumerated() {
       for (_, item) in KeyInspection.inspect(pem: pem) {
@@ -320,6 +334,12 @@ final class Scan {
         }
       }
     }
+  }
+
+  /// Whether `path` is in a CA's record of issued certificates (a `newcerts` directory).
+  static func isHistory(_ path: String) -> Bool {
+    let parts = path.split(separator: "/")
+    return parts.count >= 2 && parts[parts.count - 2] == "newcerts"
   }
 
   /// An `openssl ca` directory: it has index.txt and serial.
@@ -351,7 +371,7 @@ final class Scan {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(kind) keys",
         problem: "the Debian weak-key check did not run for them: no blocklist covers \(kind)",
-        action: "install Debian's lists (apt-get install openssl-blacklist openssh-blacklist), or pass --blocklist DIR holding blacklist.\(kind) or badkeys' blocklist.dat"))
+        action: "get a list that covers it (Debian 12 has no openssl-blacklist package): the CA/Browser Forum's Debian weak keys (github.com/cabforum/debian-weak-keys) or badkeys' blocklist, then `rehost blocklist import FILES... --out DIR` and pass --blocklist DIR"))
     }
     all.sort { ($0.severity.rank, $1.file, $1.line ?? 0) > ($1.severity.rank, $0.file, $0.line ?? 0) }
     return CheckReport(findings: all, filesScanned: files, keys: keys, certificates: certificates, blocklists: blocklist.sizes)

@@ -28,6 +28,9 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("A live TLS endpoint whose served chain is checked (repeatable).", valueName: "HOST:PORT"))
     var tls: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("With --tls: the name to ask for (SNI) and check the certificate against, for a new host reached by address before DNS moves.", valueName: "NAME"))
+    var servername: String?
+
     @Option(name: .long, help: ArgumentHelp("A directory of blacklist.RSA-<bits> files (repeatable).", valueName: "DIR"))
     var blocklist: [String] = []
 
@@ -48,6 +51,7 @@ extension Rehost {
     func validate() throws {
     guard ArgumentSyntax.requirementsChecked else { return }
       if paths.isEmpty && tls.isEmpty { throw ValidationError("name a PATH to check, or --tls HOST:PORT") }
+      if servername != nil && tls.isEmpty { throw ValidationError("--servername goes with --tls HOST:PORT") }
     }
 
     func run() throws {
@@ -55,6 +59,7 @@ extension Rehost {
       do {
         var options = CheckOptions(paths: paths)
         options.tlsEndpoints = tls
+        options.tlsServerName = servername
         options.archiveIdentities = try keys.identities()
         options.keyPassphrases = try keys.keyPassphrase.lines()
         options.archiveShareFiles = keys.share
