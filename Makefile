@@ -7,11 +7,11 @@ DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-co
 # The database tests start real servers from Debian's packages; the runbook report is printed by
 # a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
 # with libfaketime and check their metrics with promtool (Debian's prometheus).
-TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server curl
+TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server curl man-db groff-base
 BENCH_DEBS := age time gcc restic borgbackup
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps test-deps build release test demo bench bench-nightly bench-checks bench-deps install clean fuzz fuzz-build
+.PHONY: all setup deps test-deps build release test demo bench bench-nightly bench-checks bench-deps man install clean fuzz fuzz-build
 
 all: build
 
@@ -101,9 +101,23 @@ bench-deps:
 	  || python3 -m pip install -q --disable-pip-version-check --break-system-packages badkeys
 	$(MAKE) release
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin
+# The man page and shell completions are generated from the command definitions.
+man: release
+	mkdir -p .build/man .build/completions
+	.build/release/rehost --experimental-dump-help | python3 scripts/make-manpage.py > .build/man/rehost.1
+	.build/release/rehost --generate-completion-script bash > .build/completions/rehost.bash
+	.build/release/rehost --generate-completion-script zsh > .build/completions/_rehost
+	.build/release/rehost --generate-completion-script fish > .build/completions/rehost.fish
+
+install: release man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 .build/release/rehost $(DESTDIR)$(PREFIX)/bin/rehost
+	install -m 0644 .build/man/rehost.1 $(DESTDIR)$(PREFIX)/share/man/man1/rehost.1
+	install -m 0644 .build/completions/rehost.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rehost
+	install -m 0644 .build/completions/_rehost $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_rehost
+	install -m 0644 .build/completions/rehost.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/rehost.fish
 
 clean:
 	rm -rf .build .build-fuzz demo-out

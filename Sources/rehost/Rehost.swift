@@ -16,7 +16,9 @@ struct Rehost: ParsableCommand {
       tampered, 4 seal missing, invalid or untrusted, 5 wrong key or passphrase, \
       6 refused (unsafe archive entry, special entries, non-empty target, existing output), \
       7 trust policy or expected bag serials not met, 8 busy (another run holds the \
-      target), 128+N interrupted by signal N (after undoing its half-done work).
+      target), 9 an offsite copy failed (the local backup is kept), 128+N interrupted by \
+      signal N (after undoing its half-done work). `rehost check` has its own: 0 clean, \
+      1 findings, 2 could not run.
       """,
     version: "0.1.0",
     subcommands: [Keygen.self, Snapshot.self, Verify.self, Restore.self, Inspect.self, Seal.self, Share.self, Manifest.self, Check.self, Blocklist.self, Runbook.self, Backup.self])

@@ -22,7 +22,7 @@ extension Rehost {
     @Argument(help: ArgumentHelp("The archive.", valueName: "FILE.rehost"))
     var archive: String
 
-    @Option(name: .long, help: ArgumentHelp("The directory to restore files into (created; must be empty unless --force).", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("The directory to restore files into: created, or an empty one (a mount point) filled; a non-empty one needs --force.", valueName: "DIR"))
     var to: String?
 
     @Option(name: .long, help: ArgumentHelp("Restore database NAME into a new SQLite file or an empty database (repeatable).", valueName: "NAME=ENGINE:TARGET"))
