@@ -128,7 +128,7 @@ public enum SealCheck {
   static func expectSealFor(_ archive: String, _ facts: SealFacts, sealGiven: Bool) throws {
     var st = stat()
     guard sealGiven, URL(fileURLWithPath: archive).lastPathComponent != facts.archiveName,
-          stat(archive, &st) == 0, Int64(st.st_size) != facts.archiveSize else { return }
+          stat(archive, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int64(st.st_size) != facts.archiveSize else { return }
     throw RehostError(.seal, "this seal is for another archive (\(facts.archiveName), \(facts.archiveSize) bytes), not \(archive) (\(st.st_size) bytes)",
                       hint: "pass the seal of \(archive) (ARCHIVE.seal beside it, or --seal PATH)")
   }
