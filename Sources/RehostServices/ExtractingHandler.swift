@@ -29,8 +29,9 @@ final class ExtractingHandler: EntryHandler {
     let metadata = TreeWriter.Metadata(
       permissions: entry.permissions, uid: UInt32(entry.uid), gid: UInt32(entry.gid),
       mtimeSeconds: entry.mtimeSeconds, mtimeNanoseconds: entry.mtimeNanoseconds, xattrs: entry.xattrs)
-    if checked.kind != .hardlink, entry.uid != Int(geteuid()) || entry.gid != Int(getegid()), foreignOwners.count < 1000 || foreignOwners["\(entry.uid):\(entry.gid)"] != nil {
-      foreignOwners["\(entry.uid):\(entry.gid)", default: 0] += 1
+    if checked.kind != .hardlink, entry.uid != Int(geteuid()) || entry.gid != Int(getegid()) {
+      let owner = "\(entry.uid):\(entry.gid)"
+      if foreignOwners.count < 1000 || foreignOwners[owner] != nil { foreignOwners[owner, default: 0] += 1 }
     }
     switch checked.kind {
     case .directory: try writer.makeDirectory(checked.path, metadata)

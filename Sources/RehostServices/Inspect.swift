@@ -17,10 +17,7 @@ public struct InspectReport: Sendable {
 
 public enum Inspect {
   public static func run(archive: String, sealPath: String?) throws -> InspectReport {
-    if archive.hasSuffix(".seal"), sealPath == nil, (try? Seal.parse(InputFile.read(archive, what: "seal", limit: Seal.maxSealBytes, kind: .seal))) != nil {
-      throw RehostError(.usage, "\(archive) is a seal; give the archive it seals",
-                        hint: "pass \(archive.dropLast(5)) (or read the seal itself with `rehost seal show \(archive.dropLast(5))`)")
-    }
+    try SealCheck.refuseSealAsArchive(archive, sealPath: sealPath)
     let source = try FileSource(path: archive, what: "archive")
     let size = try source.size()
     let (header, length) = try ArchiveHeader.read(from: source)

@@ -25,6 +25,8 @@ import RehostStorage
 /// holding the lock, this run knows that whoever made them is dead.
 final class RestoreTarget {
   static let stagingMarker = ".rehost-staging-"
+  /// What staging directories inside the target are named beside (`.restore.rehost-staging-*`).
+  static let insideName = "restore"
   static let planName = ".rehost-commit-plan"
 
   enum State { case absent, empty, nonEmpty }
@@ -94,13 +96,12 @@ final class RestoreTarget {
   /// The directory staging happens in: the parent for a whole placement, the target itself otherwise.
   private var stagingParent: Int32 { placement == .whole ? parentFD : targetFD }
   private var stagingParentPath: String { placement == .whole ? parentPath : path }
-  private var stagingPrefix: String { placement == .whole ? "." + name + Self.stagingMarker : ".restore" + Self.stagingMarker }
 
   /// Removes (or, for an interrupted commit, finishes) what interrupted restores left,
   /// and creates the staging directory. Runs before anything is decrypted, so a target
   /// that cannot be written fails here.
   func prepare(_ notes: inout [String]) throws {
-    for (dirfd, shown, prefix) in [(parentFD, parentPath, "." + name + Self.stagingMarker)] + (targetFD >= 0 ? [(targetFD, path, ".restore" + Self.stagingMarker)] : []) {
+    for (dirfd, shown, prefix) in [(parentFD, parentPath, "." + name + Self.stagingMarker)] + (targetFD >= 0 ? [(targetFD, path, "." + Self.insideName + Self.stagingMarker)] : []) {
       for leftover in try DirectoryTools.names(in: dirfd) where leftover.starts(with: Array(prefix.utf8)) {
         if dirfd == targetFD, let finished = finishInterruptedCommit(leftover) {
           notes.append("finished placing \(finished) entries of a restore that was killed while putting them in place")
@@ -108,7 +109,7 @@ final class RestoreTarget {
         if DirectoryTools.removeTree(dirfd, leftover) { notes.append("removed \(shown)/\(TextEscape.escape(leftover)), left by an interrupted restore") }
       }
     }
-    let staging = placement == .whole ? RunLeftovers.name(beside: name, marker: Self.stagingMarker) : RunLeftovers.name(beside: "restore", marker: Self.stagingMarker)
+    let staging = RunLeftovers.name(beside: placement == .whole ? name : Self.insideName, marker: Self.stagingMarker)
     guard staging.withCString({ mkdirat(stagingParent, $0, 0o700) }) == 0 else {
       let why = String(cString: strerror(errno))
       throw RehostError(.failure, "cannot create a staging directory in \(stagingParentPath): \(why)",
@@ -254,7 +255,7 @@ final class RestoreTarget {
     guard fd >= 0 else { throw SystemError.io("open", shown) }
     defer { close(fd) }
     // What an interrupted restore left inside is not content (prepare removes it).
-    let leftover = Array((".restore" + stagingMarker).utf8)
+    let leftover = Array(("." + insideName + stagingMarker).utf8)
     let names = try DirectoryTools.names(in: fd).filter { !$0.starts(with: leftover) }
     return (names.isEmpty ? .empty : .nonEmpty, names)
   }

@@ -31,13 +31,10 @@ public enum SealCheck {
   /// most 1 MiB, parsed from its exact bytes.
   public static func load(archive: String, sealPath: String?) throws -> Seal {
     let path = sealPath ?? archive + ".seal"
-    var isDirectory: ObjCBool = false
-    if !FileManager.default.fileExists(atPath: archive, isDirectory: &isDirectory) {
+    if !FileManager.default.fileExists(atPath: archive) {
       throw RehostError(.usage, "there is no archive at \(archive)", hint: "check the path (an archive is FILE.rehost, its seal FILE.rehost.seal beside it)")
     }
-    if archive.hasSuffix(".seal"), sealPath == nil, !FileManager.default.fileExists(atPath: path) {
-      throw RehostError(.usage, "\(archive) is a seal; give the archive it seals", hint: "pass \(archive.dropLast(5)) (the seal beside it is found by its name)")
-    }
+    try refuseSealAsArchive(archive, sealPath: sealPath)
     guard FileManager.default.fileExists(atPath: path) else {
       let url = URL(fileURLWithPath: path)
       let unfinished = ((try? FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? [])
@@ -48,6 +45,13 @@ public enum SealCheck {
                           : "the seal is written beside the archive as ARCHIVE.seal; pass --seal PATH if it was moved")
     }
     return try Seal.parse(try InputFile.read(path, what: "seal", limit: Seal.maxSealBytes, kind: .seal))
+  }
+
+  /// A seal named where the archive goes (`X.rehost.seal`, with no seal of its own beside it).
+  static func refuseSealAsArchive(_ archive: String, sealPath: String?) throws {
+    guard archive.hasSuffix(".seal"), sealPath == nil, !FileManager.default.fileExists(atPath: archive + ".seal") else { return }
+    throw RehostError(.usage, "\(archive) is a seal; give the archive it seals",
+                      hint: "pass \(archive.dropLast(5)) (the seal beside it is found by its name; `rehost seal show` prints it)")
   }
 
   /// Checks every signature, then the policy's requirements and the expected bag serials.
@@ -85,7 +89,7 @@ public enum SealCheck {
       throw RehostError(.seal, "no trusted key signed this seal (signed by: \(signers))",
                         hint: "pass --trust SEALER.pub (or a --policy naming the signers); check who sealed it with `rehost seal show`")
     }
-    if policy.source == "--trust", let sealer = results.first(where: { $0.role == "sealer" }), !sealer.counts {
+    if policy.sealerMustBeTrusted, let sealer = results.first(where: { $0.role == "sealer" }), !sealer.counts {
       let others = counted.map { "\($0.role), key \($0.keyFingerprint)" }.joined(separator: "; ")
       throw RehostError(.seal, "the sealer of this seal (key \(sealer.keyFingerprint)) is not among the --trust keys; only a countersignature is (\(others))",
                         hint: "pass --trust SEALER.pub for the key that sealed it (compare its fingerprint out of band); a countersignature alone does not vouch for the content")

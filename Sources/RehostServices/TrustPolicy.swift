@@ -47,6 +47,9 @@ public struct TrustPolicy: Sendable {
   public let requirements: [Requirement]
   /// Where the policy came from, for messages.
   public let source: String
+  /// `--trust`: the key that sealed must be one of the trusted keys; a trusted
+  /// countersignature over a stranger's seal is refused as an untrusted seal.
+  public var sealerMustBeTrusted = false
 
   public init(keys: [TrustedKey], requirements: [Requirement], source: String) {
     self.keys = keys
@@ -63,7 +66,9 @@ public struct TrustPolicy: Sendable {
       return TrustedKey(key: key, path: identity.path, roles: ["*"], person: key.fingerprint())
     }
     // The sealer vouches for the content; a countersignature alone (an auditor's) does not.
-    return TrustPolicy(keys: keys, requirements: [.role("sealer", count: 1)], source: "--trust")
+    var policy = TrustPolicy(keys: keys, requirements: [.role("sealer", count: 1)], source: "--trust")
+    policy.sealerMustBeTrusted = true
+    return policy
   }
 
   /// The largest policy file read (a real one is a few lines).
