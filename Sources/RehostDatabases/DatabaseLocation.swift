@@ -19,6 +19,9 @@ public struct DatabaseLocation: Equatable, Sendable {
   public let argument: String
   /// The name the database gets in the archive.
   public let name: String
+  /// Also take the server's roles (users) and grants, restored before the database
+  /// (PostgreSQL and MariaDB; inventory `roles: true`, `snapshot --roles`).
+  public var roles = false
 
   /// Whether `text` is meant as a database (rather than a directory path).
   public static func looksLikeDatabase(_ text: String) -> Bool {

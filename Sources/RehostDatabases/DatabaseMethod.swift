@@ -38,8 +38,18 @@ protocol DatabaseMethod {
 /// The one entry point for services: picks the method for a location.
 public enum Databases {
   /// Snapshots the database at `location` into `writer`.
+  /// With `location.roles`, the server's roles first, as the archive file
+  /// ``ManifestDatabase/rolesFileName``.
   public static func capture(_ location: DatabaseLocation, into writer: DatabaseArchiveWriter) throws -> ManifestDatabase {
-    try method(for: location).capture(into: writer)
+    var roles: String?
+    if location.roles {
+      let sql = try Roles.capture(location)
+      try sql.withUnsafeBytes { try writer.addFile(named: ManifestDatabase.rolesFileName, size: Int64(sql.count), from: MemorySource($0)) }
+      roles = ManifestDatabase.rolesFileName
+    }
+    var record = try method(for: location).capture(into: writer)
+    record.roles = roles
+    return record
   }
 
   /// A loader that restores database `name`, whose dump begins with the archive file

@@ -258,8 +258,12 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
   public var files: [String]
   /// Total bytes of the dump.
   public var bytes: Int64
+  /// The archive file holding the server's roles (users) and grants, taken when asked
+  /// (``rolesFileName``); restored before the dump.
+  public var roles: String?
 
-  public init(name: String, method: String, server: String, source: String, tables: [Table], files: [String], bytes: Int64) {
+  public init(name: String, method: String, server: String, source: String, tables: [Table], files: [String], bytes: Int64,
+              roles: String? = nil) {
     self.name = name
     self.method = method
     self.server = server
@@ -267,7 +271,11 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
     self.tables = tables
     self.files = files
     self.bytes = bytes
+    self.roles = roles
   }
+
+  /// The roles file's name: part 0, before the dump's first part.
+  public static let rolesFileName = "roles.sql"
 
   /// Where a database's files live inside the archive.
   public static let archiveDirectory = Manifest.reservedTopLevelName + "/databases"
@@ -279,7 +287,8 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
 
   /// A file of a database's dump: `.rehost/databases/<name>/<file>`, where <name> is
   /// letters, digits, `.`, `_` and `-` (at most 64, not starting with `.`) and <file> is
-  /// `database.sqlite` (part 1 of 1) or `dump.NNNNNN.pgdump` / `dump.NNNNNN.sql` (part N).
+  /// `database.sqlite` (part 1 of 1), `dump.NNNNNN.pgdump` / `dump.NNNNNN.sql` (part N), or
+  /// `roles.sql` (part 0: the server's roles and grants, before the dump).
   public struct FileName: Equatable, Sendable {
     public let database: String
     public let file: String
@@ -293,6 +302,7 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
     guard parts.count == 2, isValidName(parts[0]) else { return nil }
     let file = parts[1]
     if file == "database.sqlite" { return FileName(database: parts[0], file: file, part: 1) }
+    if file == rolesFileName { return FileName(database: parts[0], file: file, part: 0) }
     let pieces = file.split(separator: ".", omittingEmptySubsequences: false)
     guard pieces.count == 3, pieces[0] == "dump", pieces[1].count == 6, pieces[1].allSatisfy({ $0.isASCII && $0.isNumber }),
           pieces[2] == "pgdump" || pieces[2] == "sql", let part = Int(pieces[1]), part > 0 else { return nil }
@@ -311,7 +321,8 @@ public struct ManifestDatabase: Codable, Equatable, Sendable {
     let tableList = tables.map { "{\"name\":\(JSON.string($0.name)),\"rows\":\($0.rows),\"checksum\":\(JSON.string($0.checksum))}" }
     return "{\"database\":{\"name\":\(JSON.string(name)),\"method\":\(JSON.string(method)),\"server\":\(JSON.string(server)),"
       + "\"source\":\(JSON.string(source)),\"tables\":[\(tableList.joined(separator: ","))],"
-      + "\"files\":[\(files.map(JSON.string).joined(separator: ","))],\"bytes\":\(bytes)}}"
+      + "\"files\":[\(files.map(JSON.string).joined(separator: ","))],\"bytes\":\(bytes)"
+      + (roles.map { ",\"roles\":\(JSON.string($0))" } ?? "") + "}}"
   }
 
   public static func parse(_ line: String) throws -> ManifestDatabase {

@@ -61,6 +61,14 @@ final class ArchiveFileReader {
     return try TarReader(source: pipe)
   }
 
+  /// Reports the bytes read to `progress`, against the archive's size: for a check
+  /// that reads the archive without decrypting it.
+  func reportReading(to progress: ProgressObserver?, size: Int64) {
+    guard let progress else { return }
+    progress.expect(entries: nil, bytes: size)
+    hashing.observer = progress
+  }
+
   /// Reads whatever is left (so the final chunk is authenticated and nothing follows it)
   /// and returns the file's SHA-256 and size.
   func finish() throws -> (sha256: String, size: Int64) {
@@ -144,6 +152,7 @@ final class PayloadWalker {
     self.progress = progress
     self.manifestCopy = manifestCopy
     rules = EntryRules(entries: seal?.entries, bytes: seal?.contentBytes)
+    if let seal { progress?.expect(entries: seal.entries, bytes: seal.contentBytes) }
   }
 
   deinit { buffer.deallocate() }
@@ -213,9 +222,14 @@ final class PayloadWalker {
     }
     let (header, databases) = try compare(seen: seen.reader(), stored: stored.reader(), totals: totals)
     for database in databases {
-      for file in database.files where !databaseFiles.contains(database.name + "/" + file) {
+      for file in database.files + (database.roles.map { [$0] } ?? []) where !databaseFiles.contains(database.name + "/" + file) {
         throw RehostError(.corrupt, "the manifest says database \(database.name) is in \(file), which the archive does not hold",
                           hint: "the archive is incomplete; do not trust it")
+      }
+      let rolesStored = databaseFiles.contains(database.name + "/" + ManifestDatabase.rolesFileName)
+      guard database.roles == (rolesStored ? ManifestDatabase.rolesFileName : nil) else {
+        throw RehostError(.corrupt, "database \(database.name)'s roles file and its record in the manifest disagree",
+                          hint: "the archive was not written by rehost as sealed; do not trust it")
       }
     }
     return PayloadSummary(manifestHeader: header, totals: totals, manifestSHA256: Hex.encode(storedHash.finalize()),

@@ -10,6 +10,8 @@ public struct DatabaseRestoreReport: Sendable {
   /// Where it went (passwords removed).
   public let target: String
   public let tables: [TableCheck]
+  /// The server's roles, restored before the database, when the archive holds them.
+  public let roles: RolesReport?
 }
 
 /// Feeds the dumps of the databases the user gave targets for (`--db NAME=...`) to their
@@ -20,6 +22,10 @@ final class DatabaseRestore {
   private var loaders: [String: DatabaseLoader] = [:]
   private var order: [String] = []
   private var current: DatabaseLoader?
+  /// Roles files being loaded or loaded, by database; each finishes before its dump starts.
+  private var rolesLoaders: [String: RolesLoader] = [:]
+  private var rolesReports: [String: RolesReport] = [:]
+  private var currentRoles: RolesLoader?
   /// Databases present in the archive but not asked for.
   private(set) var skipped: [String] = []
 
@@ -33,11 +39,20 @@ final class DatabaseRestore {
 
   func begin(_ file: ManifestDatabase.FileName) throws {
     current = nil
+    currentRoles = nil
     let name = file.database
     guard let target = targets[name] else {
       if !skipped.contains(name) { skipped.append(name) }
       return
     }
+    if file.file == ManifestDatabase.rolesFileName {
+      // The roles come first (part 0), and are all in before the dump's first byte.
+      let loader = try Roles.loader(database: name, into: target)
+      rolesLoaders[name] = loader
+      currentRoles = loader
+      return
+    }
+    if let roles = rolesLoaders[name], rolesReports[name] == nil { rolesReports[name] = try roles.finish() }
     if loaders[name] == nil {
       loaders[name] = try Databases.loader(name: name, firstFile: file.file, into: target)
       order.append(name)
@@ -45,7 +60,9 @@ final class DatabaseRestore {
     current = loaders[name]
   }
 
-  func data(_ bytes: UnsafeRawBufferPointer) throws { try current?.write(bytes) }
+  func data(_ bytes: UnsafeRawBufferPointer) throws {
+    if let currentRoles { try currentRoles.write(bytes) } else { try current?.write(bytes) }
+  }
 
   /// Finishes every load and checks it table by table against `records`. Throws, having
   /// undone what can be undone, when a table differs or a target names no database.
@@ -62,7 +79,8 @@ final class DatabaseRestore {
         throw RehostError(.corrupt, "database \(name) is recorded as \(record.method) but stored otherwise", hint: "do not trust this archive")
       }
       let checks = Databases.compare(expected: record.tables, actual: try loader.finish())
-      reports.append(DatabaseRestoreReport(name: name, method: record.method, target: target.redacted, tables: checks))
+      reports.append(DatabaseRestoreReport(name: name, method: record.method, target: target.redacted, tables: checks,
+                                           roles: rolesReports[name]))
       let failed = checks.filter { !$0.passed }
       guard failed.isEmpty else {
         let undone = target.engine == .sqlite ? "nothing was written to \(target.argument)"
@@ -80,6 +98,7 @@ final class DatabaseRestore {
   }
 
   func abort() {
+    for loader in rolesLoaders.values { loader.abort() }
     for loader in loaders.values { loader.abort() }
   }
 }

@@ -128,13 +128,15 @@ final class EntryRules {
     }
     guard !sawTreeEntry else { throw Self.refuse("database file \(path) comes after the archive's files (dumps come first)") }
     if let current = database, current.database == file.database {
-      guard file.part == current.part + 1, file.file.split(separator: ".").last == current.file.split(separator: ".").last else {
+      // After the roles file (part 0) comes the dump's part 1, of any method.
+      guard file.part == current.part + 1, current.part == 0 ? file.file != "database.sqlite"
+              : file.file.split(separator: ".").last == current.file.split(separator: ".").last else {
         throw Self.refuse("database file \(path) is out of order (after \(current.file))")
       }
     } else {
       if let current = database { databasesDone.insert(current.database) }
-      guard file.part == 1, !databasesDone.contains(file.database) else {
-        throw Self.refuse("database file \(path) is out of order (each database's files come together, from part 1)")
+      guard file.part <= 1, !databasesDone.contains(file.database) else {
+        throw Self.refuse("database file \(path) is out of order (each database's files come together: its roles, then from part 1)")
       }
     }
     database = file

@@ -25,6 +25,8 @@ final class HashingSource: ByteSource {
   private let source: ByteSource
   private let hasher = SHA256()
   private(set) var byteCount: Int64 = 0
+  /// Told the bytes read so far (a key-free verify's progress).
+  var observer: ProgressObserver?
 
   init(source: ByteSource) { self.source = source }
 
@@ -32,6 +34,7 @@ final class HashingSource: ByteSource {
     let n = try source.read(into: buffer)
     hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
     byteCount += Int64(n)
+    observer?.progress(entries: 0, bytes: byteCount)
     return n
   }
 

@@ -64,15 +64,21 @@ public struct Inventory: Sendable {
     var sources: [String] = [], databases: [DatabaseLocation] = []
     guard let sourceList = top["sources"] else { throw reader.error(nil, "it lists no sources") }
     for node in try reader.sequence(sourceList, "sources") {
-      let item = try reader.mapping(node, "a source", keys: ["path", "database", "name"])
+      let item = try reader.mapping(node, "a source", keys: ["path", "database", "name", "roles"])
       switch (item["path"], item["database"]) {
       case (let path?, nil):
+        if let roles = item["roles"] { throw reader.error(roles, "`roles:` goes with a `database:` source") }
         sources.append(absolute(try reader.string(path, "path")))
       case (nil, let database?):
         var text = try reader.string(database, "database")
         if let name = item["name"] { text = try reader.string(name, "name") + "=" + text }
         var location = try DatabaseLocation(parsing: text)
         if location.engine == .sqlite { location = try DatabaseLocation(parsing: location.name + "=sqlite:" + absolute(location.argument)) }
+        if let roles = item["roles"] {
+          guard let value = roles.bool else { throw reader.error(roles, "`roles:` is true or false") }
+          guard !value || location.engine != .sqlite else { throw reader.error(roles, "SQLite has no roles: leave out `roles:`") }
+          location.roles = value
+        }
         databases.append(location)
       default:
         throw reader.error(node, "a source has either `path:` or `database:`")

@@ -54,11 +54,6 @@ public struct SnapshotResult: Sendable {
   public let notes: [String]
 }
 
-/// Receives progress while a long operation runs (called often; throttle output yourself).
-public protocol ProgressObserver: AnyObject {
-  func progress(entries: Int, bytes: Int64)
-}
-
 /// Captures directory trees into a sealed archive: pax tar → zstd → chunked AES-256-GCM,
 /// with a manifest inside and a signed seal beside it.
 public enum Snapshot {
@@ -68,6 +63,7 @@ public enum Snapshot {
     // The host must hold everything its inventory requires before anything is written.
     let inventoryWarnings = try options.inventory?.check() ?? []
     let sources = try resolveSources(options.sources, databases: options.databases)
+    if let progress { SourceMeasure.start(sources.map(\.path), into: progress) }
     guard let signingKey = options.signer.signing else {
       throw RehostError(.key, "\(options.signer.path) has no Ed25519 signing key", hint: "pass a NAME.key written by `rehost keygen`")
     }

@@ -58,6 +58,8 @@ public enum Verify {
     if !options.identities.isEmpty || !options.shareFiles.isEmpty {
       let tar = try reader.openPayload(with: options.identities, shareFiles: options.shareFiles)
       payload = try PayloadWalker(tar: tar, seal: facts, progress: progress).run(DiscardingHandler())
+    } else {
+      reader.reportReading(to: progress, size: facts.archiveSize)
     }
     let size = try reader.finish(against: facts, payload: payload)
     let chunks = try ChunkedStream.chunkCount(

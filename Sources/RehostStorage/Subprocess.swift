@@ -187,12 +187,12 @@ public final class Subprocess {
     }
   }
 
-  /// The last lines the program wrote to its standard error (up to 2 KiB).
-  public func errorOutput() -> String {
+  /// The last lines the program wrote to its standard error (up to `limit` bytes).
+  public func errorOutput(limit: Int = 2048) -> String {
     guard stderrFD >= 0 else { return "" }
     var st = stat()
     guard fstat(stderrFD, &st) == 0, st.st_size > 0 else { return "" }
-    let count = Int(min(st.st_size, 2048))
+    let count = Int(min(st.st_size, off_t(limit)))
     var bytes = [UInt8](repeating: 0, count: count)
     let n = bytes.withUnsafeMutableBytes { pread(stderrFD, $0.baseAddress, count, off_t(st.st_size) - off_t(count)) }
     guard n > 0 else { return "" }

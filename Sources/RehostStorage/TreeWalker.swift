@@ -34,7 +34,15 @@ public struct WalkedEntry {
 /// descriptor: what is recorded is what is read. Sockets are skipped with a warning.
 public final class TreeWalker {
   public let root: String
-  public private(set) var warnings: [String] = []
+  /// What could not be captured as it is, each said once (all skipped sockets in one line).
+  public var warnings: [String] {
+    guard !skippedSockets.isEmpty else { return otherWarnings }
+    let shown = skippedSockets.prefix(8).joined(separator: ", ") + (skippedSockets.count > 8 ? ", ..." : "")
+    return otherWarnings + ["skipped \(skippedSockets.count == 1 ? "a socket" : "\(skippedSockets.count) sockets"), which are not archived "
+      + "(a running program's endpoints, such as gpg-agent's in a GnuPG home; it makes them anew): \(shown)"]
+  }
+  private var otherWarnings: [String] = []
+  private var skippedSockets: [String] = []
 
   private let stack: DirectoryStack
   /// For each level of the stack: its names (sorted), the next one to visit, its archive path.
@@ -99,7 +107,7 @@ public final class TreeWalker {
     var st = stat()
     guard name.withCString({ fstatat(dirfd, $0, &st, AT_SYMLINK_NOFOLLOW) }) == 0 else {
       if errno == ENOENT {
-        warnings.append("\(shown) disappeared while the snapshot ran; it is not in the archive")
+        otherWarnings.append("\(shown) disappeared while the snapshot ran; it is not in the archive")
         return nil
       }
       throw unreadable(shown)
@@ -148,13 +156,13 @@ public final class TreeWalker {
     case S_IFCHR: kind = .characterDevice
     case S_IFBLK: kind = .blockDevice
     default:
-      warnings.append("skipped \(shown): sockets are not archived")
+      skippedSockets.append(shown)
       return nil
     }
     let user = owners.user(st.st_uid), group = owners.group(st.st_gid)
     for (what, id, value) in [("user", st.st_uid, user), ("group", st.st_gid, group)] where value == nil {
       let warning = "the \(what) name of id \(id) is not UTF-8 text; the archive keeps only the number"
-      if !warnings.contains(warning) { warnings.append(warning) }
+      if !otherWarnings.contains(warning) { otherWarnings.append(warning) }
     }
     return WalkedEntry(path: path, shown: shown, kind: kind, status: st, userName: user ?? "", groupName: group ?? "",
                        symlinkTarget: symlinkTarget, hardlinkTo: hardlinkTo, xattrs: xattrs, content: content)
@@ -186,7 +194,7 @@ public final class TreeWalker {
   private func noteInodeFlags(_ fd: Int32, _ shown: String) {
     var flags: Int32 = 0
     if rehost_inode_flags(fd, &flags) == 0, flags & (rehost_flag_immutable() | rehost_flag_append()) != 0 {
-      warnings.append("\(shown) is immutable or append-only (chattr); those flags are not archived")
+      otherWarnings.append("\(shown) is immutable or append-only (chattr); those flags are not archived")
     }
   }
 

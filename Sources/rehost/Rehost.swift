@@ -30,10 +30,15 @@ struct Rehost: ParsableCommand {
       _ = try parseAsRoot()
       ArgumentSyntax.requirementsChecked = true
       var command = try parseAsRoot()
+      Console.mode = (command as? OutputModeCommand)?.outputMode ?? .text
       try command.run()
     } catch let error as RehostError {
       Console.error("rehost: \(error)")
-      Foundation.exit(ExitCodes.code(for: error.kind))
+      let code = ExitCodes.code(for: error.kind)
+      if case .json(let command) = Console.mode {
+        JSONReport.print(JSONReport.Failure(command: command, exit: code, kind: error.kind.rawValue, error: error.message, hint: error.hint))
+      }
+      Foundation.exit(code)
     } catch let error as CryptoError {
       // libcrypto refused an operation that cannot fail on good input: a bug or a broken install.
       Console.error("rehost: internal error: \(error)\n  hint: check the OpenSSL installation (libssl3); report this with `rehost --version`")
@@ -45,7 +50,14 @@ struct Rehost: ParsableCommand {
       }
       let message = fullMessage(for: error)
       if !message.isEmpty { Console.error(message) }
-      Foundation.exit(code == .validationFailure ? ExitCodes.usage : code.rawValue)
+      let status = code == .validationFailure ? ExitCodes.usage : code.rawValue
+      // The command line did not parse, so no command set the mode: a script that asked
+      // for JSON still gets its object.
+      if CommandLine.arguments.dropFirst().contains("--json") {
+        JSONReport.print(JSONReport.Failure(command: CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.joined(separator: " "),
+                                            exit: status, kind: "usage", error: message, hint: nil))
+      }
+      Foundation.exit(status)
     }
   }
 }

@@ -31,7 +31,7 @@ import Testing
     #expect(json.status == 0)
     try box.write("out.json", Array(json.stdout.utf8))
     try box.mustSh("""
-      python3 -c 'import json; d = json.load(open("out.json")); assert d["keys"] == 4 and d["debianBlocklists"] == {}; \
+      python3 -c 'import json; d = json.load(open("out.json")); assert d["keys"] == 4 and d["debian_blocklists"] == {}; \
       assert any("did not run" in f["problem"] for f in d["findings"])'
       """)
     #expect(try box.rehost("check", "no-such-dir").status == 2)

@@ -68,6 +68,9 @@ struct InventoryTests {
     ("inventory: 1\nsources:\n  - path: srv/ca\nrequired:\n  - path: /etc/passwd\n", "none of its sources captures it"),
     ("inventory: 1\nsources: [ {path: srv/ca\n", "is not valid YAML"),
     ("inventory: 1\nsources:\n  - database: oracle:x\n", "is not a database location"),
+    ("inventory: 1\nsources:\n  - path: srv/ca\n    roles: true\n", "inventory.yaml:4: `roles:` goes with a `database:` source"),
+    ("inventory: 1\nsources:\n  - database: sqlite:srv/web.db\n    roles: true\n", "SQLite has no roles"),
+    ("inventory: 1\nsources:\n  - database: postgres:dbname=ca\n    roles: maybe\n", "`roles:` is true or false"),
   ])
   func malformed(text: String, message: String) throws {
     let box = try Sandbox()

@@ -145,38 +145,69 @@ import Testing
     return block.replacingOccurrences(of: "```sh", with: "").replacingOccurrences(of: "```", with: "")
   }
 
-  @Test func readmeProcedureVerifiesARealSealAndRejectsTamperedOnes() throws {
-    let script = "set -e\n" + (try Self.procedure())
+  @Test("the README's block passes a real seal and fails closed, in bash and dash without set -e, on tampered ones",
+        arguments: ["bash", "dash"])
+  func readmeProcedure(shell: String) throws {
+    let script = try Self.procedure()
     #expect(script.contains("openssl pkeyutl -verify"))
-    #expect(!script.contains("rehost "))
+    #expect(!script.contains("rehost ") && !script.contains("set -e"))
     let box = try Sandbox()
-    try box.keygen("operator", "custodian")
+    try box.keygen("operator", "custodian", "auditor", "mallory")
     try box.makeSampleCA(at: "srv/ca")
     #expect(try box.rehost("snapshot", "srv/ca", "--out", "ca.rehost", "--recipient", "custodian.pub", "--sign", "operator.key").status == 0)
-    let env = ["ARCHIVE": "ca.rehost", "SEAL": "ca.rehost.seal", "SIGNER": "operator.pub", "K": "1",
+    try box.write("procedure.sh", Array(script.utf8))
+    let env = ["ARCHIVE": "ca.rehost", "SEAL": "ca.rehost.seal", "SIGNER": "operator.pub", "K": "1", "ROLE": "sealer",
                "PATH": "/usr/bin:/bin"]  // no rehost on the PATH
-    let good = try box.sh(script, environment: env)
+    /// Runs the block as pasted: no -e, read from standard input.
+    func audit(_ changes: [String: String] = [:]) throws -> RunResult {
+      try box.sh("\(shell) < procedure.sh", environment: env.merging(changes) { $1 })
+    }
+    func expectFailed(_ r: RunResult, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+      #expect(r.status != 0 && r.stderr.contains("AUDIT FAILED") && !r.stdout.contains("AUDIT PASSED"), "\(r.output)", sourceLocation: sourceLocation)
+      #expect(r.stderr.contains(words), "expected '\(words)': \(r.stderr)", sourceLocation: sourceLocation)
+      // Nothing after the first failure ran.
+      #expect(!r.stdout.contains("Signature Verified Successfully"), "\(r.output)", sourceLocation: sourceLocation)
+    }
+    let good = try audit()
     #expect(good.status == 0, "\(good.output)")
     #expect(good.stdout.contains("ca.rehost: OK") && good.stdout.contains("Signature Verified Successfully"))
+    #expect(good.stdout.hasSuffix("AUDIT PASSED: ca.rehost, signature 1 by operator.pub as sealer\n"), "\(good.stdout)")
 
     // A flipped byte in the archive.
     try box.mustSh("cp ca.rehost t.rehost && printf '\\x55' | dd of=t.rehost bs=1 seek=3000 conv=notrunc 2>/dev/null && ! cmp -s ca.rehost t.rehost")
-    var tampered = env
-    tampered["ARCHIVE"] = "t.rehost"
-    #expect(try box.sh(script, environment: tampered).status != 0)
+    expectFailed(try audit(["ARCHIVE": "t.rehost"]), "the archive's SHA-256 is not the sealed one")
     // An altered statement.
     try box.mustSh("sed 's/^Content-Bytes: /Content-Bytes: 1/' ca.rehost.seal > t.seal")
-    var altered = env
-    altered["SEAL"] = "t.seal"
-    #expect(try box.sh(script, environment: altered).status != 0)
+    expectFailed(try audit(["SEAL": "t.seal"]), "signature 1 is over another statement")
     // An altered signature block (role changed), statement intact.
     try box.mustSh("sed 's/^Role: sealer$/Role: auditor/' ca.rehost.seal > r.seal")
-    altered["SEAL"] = "r.seal"
-    #expect(try box.sh(script, environment: altered).status != 0)
+    expectFailed(try audit(["SEAL": "r.seal"]), "signature 1 is not in the role sealer")
     // Another signer's public key.
-    try box.keygen("mallory")
-    var wrongKey = env
-    wrongKey["SIGNER"] = "mallory.pub"
-    #expect(try box.sh(script, environment: wrongKey).status != 0)
+    expectFailed(try audit(["SIGNER": "mallory.pub"]), "signature 1 is not by mallory.pub")
+    // A second statement appended.
+    try box.mustSh("sed -n '/STATEMENT-----$/,/END REHOST SEAL STATEMENT/p' ca.rehost.seal | cat ca.rehost.seal - > two.seal")
+    expectFailed(try audit(["SEAL": "two.seal"]), "does not hold exactly one statement")
+    // A signature the seal does not have.
+    expectFailed(try audit(["K": "2", "ROLE": "auditor", "SIGNER": "auditor.pub"]), "has no signature 2")
+
+    // The auditor's countersignature, checked in its role; the sealer's role is not the auditor's.
+    #expect(try box.rehost("seal", "sign", "ca.rehost", "--key", "auditor.key", "--role", "auditor").status == 0)
+    let witness = try audit(["K": "2", "ROLE": "auditor", "SIGNER": "auditor.pub"])
+    #expect(witness.status == 0 && witness.stdout.contains("AUDIT PASSED"), "\(witness.output)")
+    expectFailed(try audit(["K": "2", "ROLE": "sealer", "SIGNER": "auditor.pub"]), "signature 2 is not in the role sealer")
+
+    // The operator's valid signature over a statement that names mallory as its sealer
+    // (built here with openssl: a forged statement, not a broken signature).
+    try box.mustSh("""
+      set -e
+      FPR=$(openssl pkey -pubin -in mallory.pub -outform DER | sha256sum | cut -d' ' -f1)
+      sed -n '/^-----BEGIN REHOST SEAL STATEMENT-----$/,/^-----END REHOST SEAL STATEMENT-----$/p' ca.rehost.seal \\
+        | sed "s/^Sealer: .*/Sealer: $FPR/" > s.txt
+      awk '/^-----BEGIN REHOST SIGNATURE-----$/{n++} n==1 && /^Signature: /{exit} n==1{print}' ca.rehost.seal \\
+        | sed "s/^Statement-SHA256: .*/Statement-SHA256: $(sha256sum < s.txt | cut -d' ' -f1)/" > b.txt
+      openssl pkeyutl -sign -inkey operator.key -rawin -in b.txt -out sig.bin
+      { cat s.txt b.txt; echo "Signature: $(base64 -w0 sig.bin)"; echo '-----END REHOST SIGNATURE-----'; } > forged.seal
+      """)
+    expectFailed(try audit(["SEAL": "forged.seal"]), "the statement names another sealer")
   }
 }

@@ -47,7 +47,8 @@ public struct CheckReport: Sendable {
 /// Post-move checks of keys and certificates found in files: Debian weak keys
 /// (CVE-2008-0166), RSA size and exponent, certificate validity and signature hash.
 public enum Checks {
-  public static func run(_ options: CheckOptions) throws -> CheckReport {
+  /// - Parameter progress: told how many files of how many have been read, per directory.
+  public static func run(_ options: CheckOptions, progress: ProgressObserver? = nil) throws -> CheckReport {
     var blocklist = DebianBlocklist()
     for dir in options.blocklistDirectories { try blocklist.load(directory: dir) }
     if options.useStandardBlocklists {
@@ -56,6 +57,7 @@ public enum Checks {
       }
     }
     let scan = Scan(blocklist: blocklist, options: options)
+    scan.progress = progress
     let started = Date()
     for path in options.paths {
       var isDirectory: ObjCBool = false
@@ -113,6 +115,8 @@ final class Scan {
   var caDirectoriesChecked: [String] = []
   /// Where the key being checked was found (set by the walkers, read by `check`).
   var currentFile = "-", currentLine: Int?
+  /// Told how many of a directory's files have been read.
+  var progress: ProgressObserver?
 
   init(blocklist: DebianBlocklist, options: CheckOptions) {
     self.blocklist = blocklist
@@ -123,11 +127,15 @@ final class Scan {
   /// (findings are sorted when reported, so the order of work does not show).
   func files(_ paths: [String]) throws {
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, paths.count / 256))
+    progress?.expect(entries: paths.count, bytes: 0)
     guard workers > 1 else {
-      for path in paths { try file(path) }
+      for (i, path) in paths.enumerated() {
+        try file(path)
+        progress?.progress(entries: i + 1, bytes: 0)
+      }
       return
     }
-    let shared = ParallelScan(paths: paths, scans: (0..<workers).map { _ in Scan(blocklist: blocklist, options: options) })
+    let shared = ParallelScan(paths: paths, scans: (0..<workers).map { _ in Scan(blocklist: blocklist, options: options) }, progress: progress)
     DispatchQueue.concurrentPerform(iterations: workers) { worker in shared.run(worker) }
     if let error = shared.errors.compactMap({ $0 }).first { throw error }
     for part in shared.scans { merge(part) }

@@ -8,7 +8,7 @@ extension Rehost {
       abstract: "Manage the weak-key lists `rehost check` uses.",
       subcommands: [Import.self])
 
-    struct Import: ParsableCommand {
+    struct Import: ParsableCommand, OutputModeCommand {
       static let configuration = CommandConfiguration(
         abstract: "Merge blocklists in any of the three formats into one compact store that loads at once.",
         discussion: """
@@ -24,12 +24,15 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("Where to write rehost-blocklist.bin (created if needed).", valueName: "DIR"))
       var out: String
 
+      @OptionGroup var quiet: QuietOption
+      var outputMode: Console.Mode { quiet.mode }
+
       func run() throws {
         let summary = try BlocklistStore.importLists(from: sources, into: out)
         let lists = summary.debianLists.keys.sorted().map { "\($0) (\(summary.debianLists[$0]!))" }
-        print("wrote \(summary.path)")
-        print("  Debian lists: \(lists.isEmpty ? "none" : lists.joined(separator: ", "))")
-        print("  badkeys records: \(summary.badkeysRecords)")
+        Console.out("wrote \(summary.path)")
+        Console.out("  Debian lists: \(lists.isEmpty ? "none" : lists.joined(separator: ", "))")
+        Console.out("  badkeys records: \(summary.badkeysRecords)")
       }
     }
   }

@@ -7,7 +7,7 @@ import RehostStorage
 extension Finding.Severity: ExpressibleByArgument {}
 
 extension Rehost {
-  struct Check: ParsableCommand {
+  struct Check: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Post-move checks of the keys and certificates under PATH: Debian weak keys, RSA size and exponent, expiry.",
       discussion: """
@@ -39,8 +39,11 @@ extension Rehost {
 
     @OptionGroup(title: "Keys for checking inside .rehost archives") var keys: DecryptionOptions
 
-    @Option(name: .long, help: "text or json.")
+    @Option(name: .long, help: "text or json (the same as --json).")
     var format: OutputFormat = .text
+
+    @OptionGroup var output: OutputOptions
+    var outputMode: Console.Mode { format == .json ? .json(command: "check") : output.mode(command: "check") }
 
     @Option(name: .long, help: "Exit 1 when a finding is at least this severe: error or warning.")
     var failOn: Finding.Severity = .error
@@ -66,14 +69,20 @@ extension Rehost {
         options.blocklistDirectories = blocklist
         options.useStandardBlocklists = !noStandardBlocklists
         options.expiryWarningDays = expiryDays
-        report = try Checks.run(options)
+        let progress = TerminalProgress(verb: "check", unit: "files")
+        report = try Checks.run(options, progress: progress)
+        progress?.done()
       } catch let error as RehostError {
         Console.error("rehost: \(error)")
+        if case .json = outputMode {
+          JSONReport.print(JSONReport.Failure(command: "check", exit: 2, kind: error.kind.rawValue, error: error.message, hint: error.hint))
+        }
         throw ExitCode(2)  // could not run
       }
-      switch format {
-      case .json: try printJSON(report)
+      switch outputMode {
+      case .json: printJSON(report)
       case .text: printText(report)
+      case .quiet: break
       }
       if report.findings.contains(where: { $0.severity >= failOn }) { throw ExitCode(1) }
     }
@@ -90,20 +99,21 @@ extension Rehost {
         + "\(count(.error)) errors, \(count(.warning)) warnings; Debian lists: \(lists.isEmpty ? "none" : lists)")
     }
 
-    private func printJSON(_ report: CheckReport) throws {
+    private func printJSON(_ report: CheckReport) {
       struct Output: Encodable {
+        let command = "check", status = "ok"
+        /// Whether a finding reached --fail-on (the exit code is then 1).
+        let failed: Bool
         let findings: [Finding]
         let filesScanned: Int
         let keys: Int
         let certificates: Int
         let debianBlocklists: [String: Int]
       }
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      let output = Output(findings: report.findings, filesScanned: report.filesScanned, keys: report.keys,
+      let output = Output(failed: report.findings.contains { $0.severity >= failOn }, findings: report.findings, filesScanned: report.filesScanned, keys: report.keys,
                           certificates: report.certificates,
                           debianBlocklists: report.blocklists)
-      print(String(decoding: try encoder.encode(output), as: UTF8.self))
+      JSONReport.print(output)
     }
   }
 }

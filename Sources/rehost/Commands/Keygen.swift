@@ -3,7 +3,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost {
-  struct Keygen: ParsableCommand {
+  struct Keygen: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Create an identity (NAME.key, NAME.pub), or show a public key's fingerprints.",
       discussion: """
@@ -31,6 +31,9 @@ extension Rehost {
       }
     }
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       if let show {
         printFingerprints(try KeyFiles.readPublic(show))
@@ -45,15 +48,15 @@ extension Rehost {
         passphrase = first
       }
       let identity = try KeyFiles.generate(name: out!, passphrase: passphrase)
-      print("wrote \(out!).key (private, mode 0600\(passphrase == nil ? ", not passphrase-protected" : ", passphrase-protected")) and \(identity.path)")
+      Console.out("wrote \(out!).key (private, mode 0600\(passphrase == nil ? ", not passphrase-protected" : ", passphrase-protected")) and \(identity.path)")
       printFingerprints(identity)
     }
 
     private func printFingerprints(_ identity: PublicIdentity) {
-      if let key = identity.signing { print("signing key (Ed25519):    \(key.fingerprint())") }
-      if let key = identity.encryption { print("encryption key (X25519):  \(key.fingerprint())") }
+      if let key = identity.signing { Console.out("signing key (Ed25519):    \(key.fingerprint())") }
+      if let key = identity.encryption { Console.out("encryption key (X25519):  \(key.fingerprint())") }
       for key in [identity.signing, identity.encryption].compactMap({ $0 }) {
-        print("  read aloud (\(key.algorithm.rawValue)): \(ReadAloud.groups(key.fingerprint()))")
+        Console.out("  read aloud (\(key.algorithm.rawValue)): \(ReadAloud.groups(key.fingerprint()))")
       }
     }
   }

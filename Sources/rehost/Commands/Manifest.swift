@@ -10,7 +10,7 @@ extension Rehost {
       abstract: "Export an archive's manifest for checking a restored tree with standard tools.",
       subcommands: [Export.self])
 
-    struct Export: ParsableCommand {
+    struct Export: ParsableCommand, OutputModeCommand {
       static let configuration = CommandConfiguration(
         abstract: "Write the manifest as a `sha256sum -c` list or as BagIt tag files.",
         discussion: """
@@ -38,8 +38,12 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
       var seal: String?
 
+      @OptionGroup var output: OutputOptions
+      var outputMode: Console.Mode { output.mode(command: "manifest export") }
+
       func validate() throws {
     guard ArgumentSyntax.requirementsChecked else { return }
+        if output.json && out == nil { throw ValidationError("--json needs --out PATH: without it the list itself goes to standard output") }
         if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
         if format == .bagit && out == nil { throw ValidationError("--format bagit needs --out DIR") }
       }
@@ -52,7 +56,9 @@ extension Rehost {
         if let bytes = try RehostServices.ManifestExporter.run(options) {
           // Names are bytes: written as they are, not as text.
           FileHandle.standardOutput.write(Data(bytes))
-        } else {
+        } else if output.json {
+          JSONReport.print(JSONReport.ManifestExport(archive: archive, format: format.rawValue, out: out!))
+        } else if !output.quiet {
           Console.error("wrote \(format == .bagit ? "BagIt tag files into " : "")\(out!)")
         }
       }

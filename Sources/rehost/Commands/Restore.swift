@@ -4,7 +4,7 @@ import RehostDatabases
 import RehostServices
 
 extension Rehost {
-  struct Restore: ParsableCommand {
+  struct Restore: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Restore an archive into a directory, checked entry by entry, moved into place only when whole.",
       discussion: """
@@ -44,6 +44,9 @@ extension Rehost {
     @Flag(name: .long, help: "Also restore special entries: device nodes, setuid/setgid files, world-writable ones, files with capabilities (refused by name otherwise).")
     var allowSpecial = false
 
+    @OptionGroup var output: OutputOptions
+    var outputMode: Console.Mode { output.mode(command: "restore") }
+
     func validate() throws {
     guard ArgumentSyntax.requirementsChecked else { return }
       if !keys.given { throw ValidationError("give --identity NAME.key or --passphrase-file FILE to decrypt") }
@@ -70,19 +73,30 @@ extension Rehost {
       let progress = TerminalProgress(verb: "restore")
       let report = try RehostServices.Restore.run(options, progress: progress)
       progress?.done()
-      Report.signatures(report.signatures, policy: options.policy)
-      for note in report.notes { print("note: \(note)") }
-      for (path, why) in report.payload.specialEntries { print("special entry restored: \(path) (\(why))") }
       for problem in report.problems { Console.error("rehost: warning: \(problem)") }
+      if output.json {
+        JSONReport.print(JSONReport.Restore(archive: archive, statement: .init(report.facts), signatures: report.signatures.map(JSONReport.CheckedSignature.init),
+                                            trust: .init(options.policy), target: report.target, bagit: bagit,
+                                            content: .init(report.payload), databases: report.databases.map(JSONReport.RestoredDatabase.init),
+                                            notes: report.notes, warnings: report.problems))
+        return
+      }
+      Report.signatures(report.signatures, policy: options.policy)
+      for note in report.notes { Console.out("note: \(note)") }
+      for (path, why) in report.payload.specialEntries { Console.out("special entry restored: \(path) (\(why))") }
       let t = report.payload.totals
       if let target = report.target {
-        print("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(target)\(bagit ? "/data (a BagIt bag)" : "")")
+        Console.out("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(target)\(bagit ? "/data (a BagIt bag)" : "")")
       }
       for database in report.databases {
-        print("restored database \(database.name) (\(database.method)) into \(database.target):")
-        for table in database.tables { print("  \(table.summary)") }
+        Console.out("restored database \(database.name) (\(database.method)) into \(database.target):")
+        if let roles = database.roles {
+          Console.out("  roles first: \(roles.roles.count) present as recorded (\(roles.roles.joined(separator: ", ")))"
+                      + (roles.existing.isEmpty ? "" : "; \(roles.existing.joined(separator: ", ")) existed already, given the recorded attributes"))
+        }
+        for table in database.tables { Console.out("  \(table.summary)") }
       }
-      print("checked: seal, every chunk, every entry against the manifest, archive SHA-256 \(report.facts.archiveSHA256)")
+      Console.out("checked: seal, every chunk, every entry against the manifest, archive SHA-256 \(report.facts.archiveSHA256)")
     }
   }
 }

@@ -10,7 +10,7 @@ extension Rehost {
       abstract: "Countersign a seal as a witness, or print it for paper.",
       subcommands: [Sign.self, Show.self])
 
-    struct Sign: ParsableCommand {
+    struct Sign: ParsableCommand, OutputModeCommand {
       static let configuration = CommandConfiguration(
         abstract: "Add your signature to an archive's seal, in a role, with what you witnessed.",
         discussion: """
@@ -39,6 +39,9 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
       var seal: String?
 
+      @OptionGroup var quiet: QuietOption
+      var outputMode: Console.Mode { quiet.mode }
+
       func run() throws {
         let signer = try Secrets.privateIdentities([key], passphrase: try keyPassphrase.passphrase())[0]
         var options = CountersignOptions(archive: archive, signer: signer, role: role)
@@ -47,11 +50,11 @@ extension Rehost {
         options.bags = bag
         let result = try Countersign.run(options)
         let added = result.signatures.last!
-        print("signed \(archive)'s seal as \(added.role) (signature \(result.signatures.count), key \(added.keyFingerprint))")
+        Console.out("signed \(archive)'s seal as \(added.role) (signature \(result.signatures.count), key \(added.keyFingerprint))")
       }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: ParsableCommand, OutputModeCommand {
       static let configuration = CommandConfiguration(
         abstract: "Print a seal for paper: statement, signatures, and hashes in groups to read aloud.",
         discussion: "Prints only; `rehost verify` checks.")
@@ -62,18 +65,22 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("The seal, if not FILE.rehost.seal.", valueName: "PATH"))
       var seal: String?
 
+      @OptionGroup var output: OutputOptions
+      var outputMode: Console.Mode { output.mode(command: "seal show") }
+
       func run() throws {
         let seal = try SealCheck.load(archive: archive, sealPath: seal)
-        print(seal.encoded())
-        print("To compare aloud (groups of four hex digits):")
+        if output.json { return JSONReport.print(JSONReport.SealShow(archive: archive, seal: .init(seal))) }
+        Console.out(seal.encoded())
+        Console.out("To compare aloud (groups of four hex digits):")
         let facts = try SealFacts(fields: seal.statement)
-        print("  archive SHA-256:   \(ReadAloud.groups(facts.archiveSHA256))")
-        print("  manifest SHA-256:  \(ReadAloud.groups(facts.manifestSHA256))")
-        print("  statement SHA-256: \(ReadAloud.groups(seal.statementSHA256))")
+        Console.out("  archive SHA-256:   \(ReadAloud.groups(facts.archiveSHA256))")
+        Console.out("  manifest SHA-256:  \(ReadAloud.groups(facts.manifestSHA256))")
+        Console.out("  statement SHA-256: \(ReadAloud.groups(seal.statementSHA256))")
         for (i, signature) in seal.signatures.enumerated() {
-          print("  signature \(i + 1) (\(signature.role)) key: \(ReadAloud.groups(signature.keyFingerprint))")
+          Console.out("  signature \(i + 1) (\(signature.role)) key: \(ReadAloud.groups(signature.keyFingerprint))")
         }
-        print("\nThis is a printout, not a check: run `rehost verify \(archive) --policy FILE` (or --trust) to verify.")
+        Console.out("\nThis is a printout, not a check: run `rehost verify \(archive) --policy FILE` (or --trust) to verify.")
       }
     }
   }

@@ -7,7 +7,7 @@ extension Rehost {
       abstract: "Custodian shares of k-of-n archives.",
       subcommands: [Export.self])
 
-    struct Export: ParsableCommand {
+    struct Export: ParsableCommand, OutputModeCommand {
       static let configuration = CommandConfiguration(
         abstract: "Unwrap your share of an archive and encrypt it to the restoring operator's key.",
         discussion: """
@@ -30,10 +30,13 @@ extension Rehost {
       @Option(name: .long, help: ArgumentHelp("The share file to write (mode 0600).", valueName: "FILE"))
       var out: String
 
+      @OptionGroup var quiet: QuietOption
+      var outputMode: Console.Mode { quiet.mode }
+
       func run() throws {
         let custodian = try Secrets.privateIdentities([identity], passphrase: try keyPassphrase.passphrase())[0]
         let share = try ShareExport.run(archive: archive, custodian: custodian, to: try KeyFiles.readPublic(to), out: out)
-        print("wrote \(out): share \(share.share.index) of a \(share.threshold)-of-\(share.total) split, for \(to)")
+        Console.out("wrote \(out): share \(share.share.index) of a \(share.threshold)-of-\(share.total) split, for \(to)")
       }
     }
   }

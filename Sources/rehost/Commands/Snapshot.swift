@@ -5,7 +5,7 @@ import RehostDatabases
 import RehostServices
 
 extension Rehost {
-  struct Snapshot: ParsableCommand {
+  struct Snapshot: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Capture directory trees and databases into an encrypted archive and sign its seal.",
       discussion: """
@@ -49,14 +49,17 @@ extension Rehost {
     @Option(name: .long, help: ArgumentHelp("Leave out paths matching this glob (repeatable).", valueName: "GLOB"))
     var exclude: [String] = []
 
+    @Flag(name: .long, help: "With each PostgreSQL or MariaDB database SOURCE, also take its server's roles (users) and grants; restored before the database.")
+    var roles = false
+
     @Option(name: .long, help: ArgumentHelp("Plaintext bytes per encrypted chunk (4096 to 16777216, a power of two).", visibility: .hidden))
     var chunkSize = 65536
 
     @Option(name: .long, help: ArgumentHelp("scrypt work factor log2(N) for --passphrase-file.", visibility: .hidden))
     var scryptLogN = 18
 
-    @Flag(name: .long, help: "Print nothing on success (for cron).")
-    var quiet = false
+    @OptionGroup var output: OutputOptions
+    var outputMode: Console.Mode { output.mode(command: "snapshot") }
 
     /// K from "K-of-N", checked against the --custodian count.
     private func threshold() throws -> Int? {
@@ -89,7 +92,13 @@ extension Rehost {
     func run() throws {
       let signer = try Secrets.privateIdentities([sign], passphrase: try keyPassphrase.passphrase())[0]
       let listed = try inventory.map { try RehostServices.Inventory(file: $0, root: root) }
-      let databases = try paths.filter(DatabaseLocation.looksLikeDatabase).map(DatabaseLocation.init(parsing:))
+      var databases = try paths.filter(DatabaseLocation.looksLikeDatabase).map(DatabaseLocation.init(parsing:))
+      if roles {
+        guard databases.contains(where: { $0.engine != .sqlite }) else {
+          throw RehostError(.usage, "--roles goes with a postgres: or mysql: database SOURCE", hint: "SQLite has no roles; in an inventory, write `roles: true` under the database")
+        }
+        for i in databases.indices where databases[i].engine != .sqlite { databases[i].roles = true }
+      }
       var options = SnapshotOptions(sources: paths.filter { !DatabaseLocation.looksLikeDatabase($0) } + (listed?.sources ?? []),
                                     databases: databases + (listed?.databases ?? []), output: out, signer: signer)
       options.inventory = listed
@@ -105,11 +114,14 @@ extension Rehost {
       progress?.done()
       for warning in result.warnings { Console.error("rehost: warning: \(warning)") }
       for note in result.notes { Console.error("rehost: note: \(note)") }
-      guard !quiet else { return }
       let f = result.facts
-      print("sealed \(result.archivePath): \(f.entries) entries, \(Console.bytes(f.contentBytes)) of content, archive \(Console.bytes(f.archiveSize))")
-      print("archive SHA-256 \(f.archiveSHA256)")
-      print("seal    \(result.sealPath) (signed by \(f.sealer))")
+      Console.out("sealed \(result.archivePath): \(f.entries) entries, \(Console.bytes(f.contentBytes)) of content, archive \(Console.bytes(f.archiveSize))")
+      Console.out("archive SHA-256 \(f.archiveSHA256)")
+      Console.out("seal    \(result.sealPath) (signed by \(f.sealer))")
+      if output.json {
+        JSONReport.print(JSONReport.Snapshot(archive: result.archivePath, seal: result.sealPath, statement: .init(f),
+                                             warnings: result.warnings, notes: result.notes))
+      }
     }
   }
 }

@@ -3,7 +3,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost {
-  struct Verify: ParsableCommand {
+  struct Verify: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check an archive's seal and integrity; with a key, check every entry too.",
       discussion: """
@@ -20,37 +20,43 @@ extension Rehost {
 
     @OptionGroup(title: "Deep verify") var keys: DecryptionOptions
 
-
-
-
+    @OptionGroup var output: OutputOptions
+    var outputMode: Console.Mode { output.mode(command: "verify") }
 
     func run() throws {
       var options = VerifyOptions(archive: archive, sealPath: trust.seal, policy: try trust.trustPolicy())
       options.expectedBags = trust.expectedBags
       options.shareFiles = keys.share
       options.identities = try keys.identities()
-      let progress = options.identities.isEmpty ? nil : TerminalProgress(verb: "verify")
+      let progress = TerminalProgress(verb: "verify")
       let report = try RehostServices.Verify.run(options, progress: progress)
       progress?.done()
       Report.signatures(report.signatures, policy: options.policy)
+      if output.json {
+        JSONReport.print(JSONReport.Verify(archive: archive, statement: .init(report.facts), signatures: report.signatures.map(JSONReport.CheckedSignature.init),
+                                           trust: .init(options.policy), chunks: report.chunks, deep: report.payload != nil,
+                                           content: report.payload.map(JSONReport.Content.init)))
+        return
+      }
       let f = report.facts
-      print("archive \(archive): \(f.archiveSize) bytes, SHA-256 \(f.archiveSHA256), matches the seal")
-      print("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
+      Console.out("archive \(archive): \(f.archiveSize) bytes, SHA-256 \(f.archiveSHA256), matches the seal")
+      Console.out("  \(report.chunks) chunks; encrypted to \(f.recipients.joined(separator: "; "))")
       if let payload = report.payload {
-        print("  deep: every chunk authenticated; \(payload.totals.entries) entries (\(payload.totals.files) files, \(Console.bytes(payload.totals.bytes))) match the manifest")
+        Console.out("  deep: every chunk authenticated; \(payload.totals.entries) entries (\(payload.totals.files) files, \(Console.bytes(payload.totals.bytes))) match the manifest")
         if let secrets = payload.manifestHeader.secrets, !secrets.isEmpty {
-          print("  secret key material (inventory): \(secrets.joined(separator: ", "))")
+          Console.out("  secret key material (inventory): \(secrets.joined(separator: ", "))")
         }
         for (path, why) in payload.specialEntries {
-          print("  special entry (restored only with --allow-special): \(path) (\(why))")
+          Console.out("  special entry (restored only with --allow-special): \(path) (\(why))")
         }
         for database in payload.databases {
           let rows = database.tables.reduce(Int64(0)) { $0 + $1.rows }
-          print("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count == 1 ? "1 file" : "\(database.files.count) files")")
+          Console.out("  database \(database.name): \(database.method) of \(database.server), \(database.tables.count) tables, \(rows) rows, dump \(Console.bytes(database.bytes)) in \(database.files.count == 1 ? "1 file" : "\(database.files.count) files")"
+                      + (database.roles != nil ? ", with its server's roles and grants" : ""))
         }
-        print("OK: seal, archive and content verified")
+        Console.out("OK: seal, archive and content verified")
       } else {
-        print("OK: seal and archive verified (content not decrypted; pass --identity for a deep verify)")
+        Console.out("OK: seal and archive verified (content not decrypted; pass --identity for a deep verify)")
       }
     }
   }
@@ -65,9 +71,9 @@ enum Report {
       case .counted(let path): status = "valid, counted (\(path))"
       case .notCounted(let reason): status = "not counted: \(reason)"
       }
-      print("signature \(check.index): \(check.role), key \(check.keyFingerprint), \(check.time): \(status)")
-      for bag in check.bags { print("  bag serial: \(bag)") }
-      if let note = check.note { print("  note: \(note)") }
+      Console.out("signature \(check.index): \(check.role), key \(check.keyFingerprint), \(check.time): \(status)")
+      for bag in check.bags { Console.out("  bag serial: \(bag)") }
+      if let note = check.note { Console.out("  note: \(note)") }
     }
     let needs = policy.requirements.map { requirement -> String in
       switch requirement {
@@ -75,6 +81,6 @@ enum Report {
       case .people(let n): "\(n) \(n == 1 ? "person" : "distinct people")"
       }
     }
-    print("trust: \(policy.source) met (needs \(needs.joined(separator: ", ")))")
+    Console.out("trust: \(policy.source) met (needs \(needs.joined(separator: ", ")))")
   }
 }

@@ -3,7 +3,7 @@ import RehostBackups
 import RehostBase
 
 extension Rehost.Backup {
-  struct Copy: ParsableCommand {
+  struct Copy: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Copy a repository to an rclone remote: what the remote lacks, each copy checked.",
       discussion: """
@@ -27,12 +27,15 @@ extension Rehost.Backup {
       if !remote.contains(":") { throw ValidationError("REMOTE is an rclone remote, NAME:PATH") }
     }
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       let result = try OffsiteCopy.run(repositoryAt: repository, to: remote, rclone: Rclone(configFile: rcloneConfig))
-      for name in result.copied { print("copied \(name)") }
-      for name in result.removed { print("removed \(name) (pruned)") }
-      for kept in result.kept { print("kept \(kept): pruned here, still locked there") }
-      print("\(Rclone.shown(remote)) holds \(repository): \(result.copied.count) files copied")
+      for name in result.copied { Console.out("copied \(name)") }
+      for name in result.removed { Console.out("removed \(name) (pruned)") }
+      for kept in result.kept { Console.out("kept \(kept): pruned here, still locked there") }
+      Console.out("\(Rclone.shown(remote)) holds \(repository): \(result.copied.count) files copied")
     }
   }
 }

@@ -5,7 +5,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct Init: ParsableCommand {
+  struct Init: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Create a backup repository: who can open its backups, which key seals them.",
       discussion: """
@@ -44,6 +44,9 @@ extension Rehost.Backup {
       }
     }
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       let repository: Repository
       if let config {
@@ -53,8 +56,8 @@ extension Rehost.Backup {
         repository = try BackupInit.run(path: self.repository!, recipients: recipient, custodians: threshold.map { ($0, custodian) },
                                         signingKey: sign!, passphrase: try keyPassphrase.passphrase())
       }
-      print("created repository \(repository.path) (id \(repository.id)), sealed by \(repository.signer)")
-      for r in repository.recipients { print("  recipient \(r)") }
+      Console.out("created repository \(repository.path) (id \(repository.id)), sealed by \(repository.signer)")
+      for r in repository.recipients { Console.out("  recipient \(r)") }
     }
   }
 }

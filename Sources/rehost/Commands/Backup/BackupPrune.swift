@@ -5,7 +5,7 @@ import RehostServices
 import RehostStorage
 
 extension Rehost.Backup {
-  struct Prune: ParsableCommand {
+  struct Prune: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Apply the config's retention: keep what it says, record and remove the rest.",
       discussion: "`backup run` does this after each backup. --dry-run says what would be kept (and why) and removed.")
@@ -16,16 +16,19 @@ extension Rehost.Backup {
     @Flag(name: .long, help: "Change nothing; say what would be done.")
     var dryRun = false
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       let config = try BackupConfig.load(self.config)
       guard !config.retention.isEmpty else {
         throw RehostError(.usage, "\(config.file) has no `retention:`: nothing would be pruned", hint: "add retention rules (docs/BACKUP.md, \"Retention\")")
       }
       let (plan, removed) = try BackupPrune.run(config, dryRun: dryRun)
-      for (backup, reasons) in plan.keep { print("keep   \(String(format: "%6d", backup.sequence))  \(backup.created)  \(reasons.joined(separator: ", "))") }
-      for backup in plan.remove { print("\(dryRun ? "would remove" : "removed")  \(String(format: "%6d", backup.sequence))  \(backup.created)") }
+      for (backup, reasons) in plan.keep { Console.out("keep   \(String(format: "%6d", backup.sequence))  \(backup.created)  \(reasons.joined(separator: ", "))") }
+      for backup in plan.remove { Console.out("\(dryRun ? "would remove" : "removed")  \(String(format: "%6d", backup.sequence))  \(backup.created)") }
       for (backup, why) in plan.refused { Console.error("rehost: warning: backup \(backup.sequence) is due for pruning, but \(why): not recorded as pruned") }
-      if !dryRun { print("\(removed.count) backups pruned, \(plan.keep.count) kept") }
+      if !dryRun { Console.out("\(removed.count) backups pruned, \(plan.keep.count) kept") }
     }
   }
 }

@@ -4,7 +4,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct Restore: ParsableCommand {
+  struct Restore: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Restore one backup of a repository (a directory or rclone:REMOTE) into DIR.",
       discussion: """
@@ -43,6 +43,9 @@ extension Rehost.Backup {
       if !keys.given { throw ValidationError("give --identity NAME.key (a recipient's) to decrypt") }
     }
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       guard let key = try KeyFiles.readPublic(trust).signing else { throw RehostError(.usage, "\(trust) has no Ed25519 signing key") }
       let identities = try keys.identities()
@@ -54,11 +57,11 @@ extension Rehost.Backup {
       let progress = TerminalProgress(verb: "restore")
       let report = try RehostServices.Restore.run(options, progress: progress)
       progress?.done()
-      for note in report.notes { print("note: \(note)") }
+      for note in report.notes { Console.out("note: \(note)") }
       for problem in report.problems { Console.error("rehost: warning: \(problem)") }
       let t = report.payload.totals
-      print("restored backup \(located.backup.sequence) (\(located.backup.archive)): \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(to)")
-      print("checked: the chain's record, the seal, every chunk, every entry, archive SHA-256 \(report.facts.archiveSHA256)")
+      Console.out("restored backup \(located.backup.sequence) (\(located.backup.archive)): \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(to)")
+      Console.out("checked: the chain's record, the seal, every chunk, every entry, archive SHA-256 \(report.facts.archiveSHA256)")
     }
   }
 }

@@ -5,7 +5,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct VerifyChain: ParsableCommand {
+  struct VerifyChain: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       commandName: "verify-chain",
       abstract: "Audit a repository with no decryption key: the chain, every seal, every archive.",
@@ -63,6 +63,9 @@ extension Rehost.Backup {
       return n
     }
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       guard let key = try KeyFiles.readPublic(trust).signing else { throw RehostError(.usage, "\(trust) has no Ed25519 signing key") }
       var options = ChainAuditOptions(repository: files, trusted: key)
@@ -74,9 +77,9 @@ extension Rehost.Backup {
       }
       let audit = try ChainAudit.run(options)
       for r in audit.rows {
-        print("\(String(format: "%6d", r.sequence))  \(r.created)  \(r.archive)  \(r.status)")
+        Console.out("\(String(format: "%6d", r.sequence))  \(r.created)  \(r.archive)  \(r.status)")
       }
-      for note in audit.notes { print("note: \(note)") }
+      for note in audit.notes { Console.out("note: \(note)") }
       if !audit.problems.isEmpty {
         let hint = "do not rely on this repository's history until each is explained"
         if audit.problems.count == 1 { throw RehostError(.seal, audit.problems[0], hint: hint) }
@@ -84,7 +87,7 @@ extension Rehost.Backup {
         throw RehostError(.seal, "the chain of \(repository) is broken: \(audit.problems.count) problems (above)", hint: hint)
       }
       if let stale = audit.stale { throw RehostError(.policy, stale, hint: "check the backup job (its metrics file, cron's mail, journalctl)") }
-      print("chain of \(repository) intact: \(audit.rows.count) backups recorded, \(audit.rows.filter { $0.status.hasPrefix("ok") }.count) present and verified"
+      Console.out("chain of \(repository) intact: \(audit.rows.count) backups recorded, \(audit.rows.filter { $0.status.hasPrefix("ok") }.count) present and verified"
             + (audit.deepVerified.isEmpty ? "" : ", \(audit.deepVerified.count) deep-verified") + (state.map { "; state saved in \($0)" } ?? ""))
     }
   }

@@ -3,7 +3,7 @@ import RehostBase
 import RehostRunbooks
 
 extension Rehost.Runbook {
-  struct Lint: ParsableCommand {
+  struct Lint: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check a runbook: schema, ids, references, and the roles its policy gives.",
       discussion: "Prints every problem with its file and line; exit 2 when there is one.")
@@ -14,10 +14,13 @@ extension Rehost.Runbook {
     @Option(name: .long, help: ArgumentHelp("A param's value, for finding the policy (repeatable).", valueName: "NAME=VALUE"))
     var param: [String] = []
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       let (runbook, problems) = try RunbookReader.lint(file, params: try Params.parse(param))
       guard problems.isEmpty, let runbook else { throw RunbookReader.failure(problems) }
-      print("\(file): OK, \(runbook.steps.count) steps in \(runbook.phases.count) phases (SHA-256 \(runbook.sha256))")
+      Console.out("\(file): OK, \(runbook.steps.count) steps in \(runbook.phases.count) phases (SHA-256 \(runbook.sha256))")
     }
   }
 }

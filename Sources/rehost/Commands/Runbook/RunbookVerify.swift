@@ -2,7 +2,7 @@ import ArgumentParser
 import RehostRunbooks
 
 extension Rehost.Runbook {
-  struct Verify: ParsableCommand {
+  struct Verify: ParsableCommand, OutputModeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check a run's journal: chain, signatures, roles, order, times, values. Needs no secret.",
       discussion: "Names the first bad line: exit 3 for a damaged file, 4 for a broken chain or signature, 7 for a policy or a value not met.")
@@ -16,11 +16,14 @@ extension Rehost.Runbook {
     @Option(name: .long, help: ArgumentHelp("The runbook, to check the steps' order and values (default: the one the journal names, if unchanged).", valueName: "FILE.yaml"))
     var runbook: String?
 
+    @OptionGroup var quiet: QuietOption
+    var outputMode: Console.Mode { quiet.mode }
+
     func run() throws {
       let (state, book, policy) = try JournalOpening.open(journal, policy: self.policy, runbook: runbook)
-      print("journal \(journal): \(state.entries.count) lines: chain and every signature intact; signers and witnesses trusted by \(policy.source)")
-      if let note = JournalOpening.policyNote(state, policy) { print("  \(note)") }
-      print("  runbook \(book.map { "\($0.file): steps in order, values that must be equal are" } ?? "not given: order and values not checked"); \(state.finished.count) steps finished, \(state.exceptions.count) exceptions\(state.ended ? "; the run is complete" : "; the run is not complete")")
+      Console.out("journal \(journal): \(state.entries.count) lines: chain and every signature intact; signers and witnesses trusted by \(policy.source)")
+      if let note = JournalOpening.policyNote(state, policy) { Console.out("  \(note)") }
+      Console.out("  runbook \(book.map { "\($0.file): steps in order, values that must be equal are" } ?? "not given: order and values not checked"); \(state.finished.count) steps finished, \(state.exceptions.count) exceptions\(state.ended ? "; the run is complete" : "; the run is not complete")")
     }
   }
 }
