@@ -46,9 +46,20 @@ import Testing
   @Test func databaseFileNamesAreStrict() {
     #expect(ManifestDatabase.fileName(ArchivePath(".rehost/databases/web/dump.000002.pgdump"))?.part == 2)
     #expect(ManifestDatabase.fileName(ArchivePath(".rehost/databases/web/database.sqlite"))?.database == "web")
-    for bad in [".rehost/evil", ".rehost/databases/web/evil", ".rehost/databases/.x/database.sqlite",
+    #expect(ManifestDatabase.fileName(ArchivePath(".rehost/databases/web/roles.sql"))?.part == 0)
+    for bad in [".rehost/databases/web/roles.pgdump", ".rehost/databases/web/Roles.sql", ".rehost/evil", ".rehost/databases/web/evil", ".rehost/databases/.x/database.sqlite",
                 ".rehost/databases/web/dump.1.sql", ".rehost/databases/web/dump.000000.sql", ".rehost/databases/web/sub/database.sqlite"] {
       #expect(ManifestDatabase.fileName(ArchivePath(bad)) == nil, "\(bad)")
     }
+  }
+
+  @Test func aDatabaseRecordNamesItsRolesFileOnlyWhenItHasOne() throws {
+    var record = ManifestDatabase(name: "web", method: "pg_dump-custom", server: "PostgreSQL 15", source: "postgres:dbname=ca",
+                                  tables: [.init(name: "public.t", rows: 2, checksum: "md5sum64:1")], files: ["dump.000001.pgdump"], bytes: 10)
+    #expect(!record.jsonLine().contains("roles"))
+    #expect(try ManifestDatabase.parse(record.jsonLine()) == record)
+    record.roles = ManifestDatabase.rolesFileName
+    #expect(record.jsonLine().hasSuffix(#""bytes":10,"roles":"roles.sql"}}"#))
+    #expect(try ManifestDatabase.parse(record.jsonLine()) == record)
   }
 }
