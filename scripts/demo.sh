@@ -102,7 +102,8 @@ run "$rehost" verify evidence.rehost --policy policy.txt
 step "9. The seal of the final backup, checked with stock tools only (the README's auditor procedure)"
 sed -n '/<!-- auditor-procedure:begin -->/,/<!-- auditor-procedure:end -->/p' "$repo/README.md" \
   | grep -v -e '^<!--' -e '^```' > auditor-procedure.sh
-run env ARCHIVE=ca.rehost SEAL=ca.rehost.seal SIGNER=operator.pub K=1 bash -e auditor-procedure.sh
+run env ARCHIVE=ca.rehost SEAL=ca.rehost.seal SIGNER=operator.pub K=1 ROLE=sealer sh auditor-procedure.sh
+run env ARCHIVE=evidence.rehost SEAL=evidence.rehost.seal SIGNER=auditor.pub K=2 ROLE=auditor sh auditor-procedure.sh
 
 step "10. The restored CA equals the original"
 run diff -r srv/ca restored/ca

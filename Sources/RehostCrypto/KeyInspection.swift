@@ -14,6 +14,9 @@ public struct KeyFacts: Sendable, Equatable {
   public var spkiSHA256: String?
   /// DSA's p, q, g and public value y, big-endian (for the Debian DSA lists).
   public var dsaNumbers: [[UInt8]]?
+  /// An RSA private key's two primes p and q, hex: its checks use them rather than
+  /// searching for them.
+  public var rsaPrimesHex: [String]?
 
   /// Equal for a private key and the certificates or public keys that carry its public half.
   public var identity: String {
@@ -137,6 +140,10 @@ public enum KeyInspection {
         return decrypt(bio, passphrases)
       case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY":
         if pem.contains("Proc-Type: 4,ENCRYPTED") { return decrypt(bio, passphrases) }
+        if label == "PRIVATE KEY" || label == "RSA PRIVATE KEY", let facts = rsaPrivateKeyFacts(bio, pkcs8: label == "PRIVATE KEY") {
+          return .privateKey(facts)
+        }
+        rehost_bio_reset(bio)
         guard let pkey = PEM_read_bio_PrivateKey(bio, nil, { _, _, _, _ in -1 }, nil) else {
           return .unreadable(label, reason: CryptoError.fromQueue("read").detail)
         }
@@ -233,6 +240,38 @@ public enum KeyInspection {
     return rsaFacts(n: n, e: e)
   }
 
+  /// The fast path for RSA private keys (PKCS#1 or PKCS#8, two primes): nil for anything
+  /// else, which then goes through OpenSSL's decoders.
+  static func rsaPrivateKeyFacts(_ bio: OpaquePointer, pkcs8: Bool) -> KeyFacts? {
+    var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
+    var length = 0
+    guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else { return nil }
+    defer {
+      rehost_openssl_free(name)
+      rehost_openssl_free(header)
+      if let data { OPENSSL_cleanse(data, length) }  // a private key: wiped before it is freed
+      rehost_openssl_free(data)
+    }
+    var n: OpaquePointer?, e: OpaquePointer?, p: OpaquePointer?, q: OpaquePointer?
+    guard rehost_rsa_private_numbers(data, length, pkcs8 ? 1 : 0, &n, &e, &p, &q) == 1, let n, let e, let p, let q else { return nil }
+    defer {
+      BN_free(n)
+      BN_free(e)
+      BN_clear_free(p)
+      BN_clear_free(q)
+    }
+    var facts = rsaFacts(n: n, e: e)
+    facts.rsaPrimesHex = [hex(p), hex(q)]
+    return facts
+  }
+
+  /// A BIGNUM in hex, as GMP reads it.
+  static func hex(_ bn: OpaquePointer) -> String {
+    guard let text = BN_bn2hex(bn) else { return "" }
+    defer { rehost_openssl_free(text) }
+    return String(cString: text)
+  }
+
   static func rsaFacts(n: OpaquePointer, e: OpaquePointer) -> KeyFacts {
     var modulus: String?
     if let hex = BN_bn2hex(n) {
@@ -255,7 +294,20 @@ public enum KeyInspection {
         BN_free(e)
       }
       if EVP_PKEY_get_bn_param(pkey, paramName("n"), &n) == 1, EVP_PKEY_get_bn_param(pkey, paramName("e"), &e) == 1, let n, let e {
-        return rsaFacts(n: n, e: e)
+        var facts = rsaFacts(n: n, e: e)
+        // A private key's primes (absent from a public key; a multi-prime key has more).
+        var p: OpaquePointer?, q: OpaquePointer?, r: OpaquePointer?
+        defer {
+          BN_clear_free(p)
+          BN_clear_free(q)
+          BN_clear_free(r)
+        }
+        if EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor1"), &p) == 1, EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor2"), &q) == 1,
+           EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor3"), &r) != 1, let p, let q {
+          facts.rsaPrimesHex = [hex(p), hex(q)]
+        }
+        ERR_clear_error()
+        return facts
       }
     }
     var dsa: [[UInt8]]?

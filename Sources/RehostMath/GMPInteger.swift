@@ -46,6 +46,7 @@ final class GMPInteger: @unchecked Sendable {
   var sign: Int32 { rehost_mpz_sgn(raw) }
   var isPerfectSquare: Bool { rehost_mpz_perfect_square_p(raw) != 0 }
   func compare(_ value: UInt) -> Int32 { rehost_mpz_cmp_ui(raw, value) }
+  func compare(_ other: GMPInteger) -> Int32 { rehost_mpz_cmp(raw, other.raw) }
   /// self mod d, for a word d.
   func remainder(_ d: UInt) -> UInt { rehost_mpz_fdiv_ui(raw, d) }
 

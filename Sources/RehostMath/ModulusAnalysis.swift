@@ -57,6 +57,36 @@ public enum ModulusAnalysis {
     return nil
   }
 
+  /// What a private key's own primes say about it.
+  public enum PrimesVerdict: Equatable, Sendable {
+    /// p·q = n, and the primes are not close.
+    case sound
+    /// p·q ≠ n: the key is corrupt (or forged); it cannot work.
+    case productIsNotModulus
+    /// p·q = n, but the primes are close enough that ``fermatFactors(modulusHex:rounds:)``
+    /// factors n from the public key alone within `rounds` steps.
+    case fermatFactors
+  }
+
+  /// A private key gives p and q: check them directly rather than searching for them.
+  /// Fermat's method, started at a = ceil(sqrt(n)), stops at a = (p + q) / 2; it succeeds
+  /// within `rounds` steps exactly when (p + q) / 2 - ceil(sqrt(n)) < rounds.
+  public static func checkPrimes(modulusHex: String, p pHex: String, q qHex: String, rounds: Int = 100) -> PrimesVerdict {
+    guard let n = GMPInteger(hex: modulusHex), let p = GMPInteger(hex: pHex), let q = GMPInteger(hex: qHex) else {
+      return .productIsNotModulus
+    }
+    let product = GMPInteger()
+    product.mul(p, q)
+    guard product.compare(n) == 0, p.compare(1) > 0, q.compare(1) > 0 else { return .productIsNotModulus }
+    let a = GMPInteger(), remainder = GMPInteger(), half = GMPInteger()
+    a.squareRoot(n, remainder: remainder)
+    if remainder.sign != 0 { a.add(a, 1) }
+    half.add(p, q)
+    half.shiftRight(half, 1)
+    half.sub(half, a)
+    return half.compare(UInt(rounds)) < 0 ? .fermatFactors : .sound
+  }
+
   /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are
   /// k·M + (65537^a mod M), so n mod r lies in the subgroup that 65537 generates mod r for
   /// every small prime r dividing M. Random moduli pass this for all 38 primes (3...167)

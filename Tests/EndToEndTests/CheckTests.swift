@@ -399,7 +399,7 @@ import Testing
     func flagged(_ name: String, _ words: String) -> Set<String> {
       Set(errors.filter { $0.contains("keys/\(name).") && $0.contains(words) }.map { String($0.split(separator: ":")[0].split(separator: ".").dropFirst().joined(separator: ".")) })
     }
-    let forms: Set<String> = ["key.pem", "pub.pem", "ssh.pub", "cert.pem", "cert.der", "key.der", "rsapub.pem"]
+    let forms: Set<String> = ["key.pem", "rsakey.pem", "pub.pem", "ssh.pub", "cert.pem", "cert.der", "key.der", "rsapub.pem"]
     #expect(flagged("shared-a", "shares a prime factor") == forms, "\(r.stdout)")
     #expect(flagged("shared-b", "shares a prime factor") == forms)
     #expect(flagged("fermat", "Fermat's method") == forms)
@@ -408,6 +408,9 @@ import Testing
     #expect(flagged("roca", "ROCA fingerprint") == forms)
     #expect(errors.filter { $0.contains("ROCA") }.count == forms.count)  // the other keys do not have it
     #expect(errors.filter { $0.contains("keys/shared-a.key.pem") && $0.contains("shares") }.first?.contains("keys/shared-b.") == true)
+    // A private key carries its primes: one that do not multiply to its modulus is named, in both encodings.
+    #expect(flagged("forged", "its primes do not multiply to its modulus") == ["key.pem", "rsakey.pem"], "\(r.stdout)")
+    #expect(errors.filter { $0.contains("primes do not multiply") }.count == 2)
   }
 }
 

@@ -21,9 +21,10 @@ import Testing
   }
 
   /// The README's stock-tools procedure for signature K.
-  func auditorProcedure(_ box: Sandbox, k: Int, signer: String) throws -> RunResult {
-    try box.sh("set -e\n" + (try AuditorProcedureTests.procedure()),
-               environment: ["ARCHIVE": "ca.rehost", "SEAL": "ca.rehost.seal", "SIGNER": signer, "K": String(k), "PATH": "/usr/bin:/bin"])
+  /// The README's stock-tool procedure for signature `k` by `signer` in `role`, as pasted (no -e).
+  func auditorProcedure(_ box: Sandbox, k: Int, signer: String, role: String = "sealer") throws -> RunResult {
+    try box.sh(try AuditorProcedureTests.procedure(),
+               environment: ["ARCHIVE": "ca.rehost", "SEAL": "ca.rehost.seal", "SIGNER": signer, "K": String(k), "ROLE": role, "PATH": "/usr/bin:/bin"])
   }
 
   @Test func aSealThatIsNotUTF8IsMalformedForRehostAndForStockTools() throws {

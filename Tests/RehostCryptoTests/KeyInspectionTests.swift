@@ -46,3 +46,62 @@ import Testing
     if case .unreadable = items[4].item {} else { Issue.record("broken block should be unreadable") }
   }
 }
+
+/// The fast path for RSA private keys reads what OpenSSL's decoders read.
+@Suite struct PrivateKeyFastPathTests {
+  @Test("PKCS#1 and PKCS#8 RSA private keys: the same facts as through OpenSSL's decoders, with their primes")
+  func sameFactsAsTheDecoders() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rehost-fastpath-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let script = """
+      set -e
+      cd '\(dir)'
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out pkcs8.pem 2>/dev/null
+      openssl rsa -in pkcs8.pem -traditional -out pkcs1.pem 2>/dev/null
+      openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1536 -pkeyopt rsa_keygen_primes:3 -out multi.pem 2>/dev/null
+      openssl rsa -in pkcs8.pem -text -noout | sed -n '/^prime1:/,/^prime2:/p' | grep -v prime | tr -d ' :\\n' > p.hex
+      """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    try process.run()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    let read = { (name: String) in try String(contentsOfFile: dir + "/" + name, encoding: .utf8) }
+    guard case .privateKey(let eight)? = KeyInspection.inspect(pem: try read("pkcs8.pem")).first?.item,
+          case .privateKey(let one)? = KeyInspection.inspect(pem: try read("pkcs1.pem")).first?.item,
+          case .publicKey(let decoded)? = KeyInspection.inspect(pem: try AsymmetricKeyPEM.publicHalf(of: try read("pkcs8.pem"))).first?.item else {
+      Issue.record("did not read as keys")
+      return
+    }
+    #expect(eight == one)
+    #expect(eight.identity == decoded.identity && eight.bits == 1024 && eight.rsaExponent == 65537)
+    let p = try read("p.hex").uppercased().drop { $0 == "0" }
+    #expect(eight.rsaPrimesHex?.count == 2 && eight.rsaPrimesHex?[0].drop { $0 == "0" } == p, "\(eight.rsaPrimesHex ?? [])")
+    // A three-prime key is left to the decoders: read, but without a pair of primes.
+    guard case .privateKey(let multi)? = KeyInspection.inspect(pem: try read("multi.pem")).first?.item else {
+      Issue.record("the three-prime key did not read")
+      return
+    }
+    #expect(multi.bits == 1536 && multi.rsaPrimesHex == nil)
+  }
+}
+
+/// The public half of a PEM private key, through the openssl command (a second opinion).
+enum AsymmetricKeyPEM {
+  static func publicHalf(of pem: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    process.arguments = ["pkey", "-pubout"]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(pem.utf8))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+  }
+}

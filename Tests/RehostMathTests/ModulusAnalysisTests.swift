@@ -24,6 +24,34 @@ import Testing
     #expect(ModulusAnalysis.smallFactor(modulusHex: "5F8523F") == nil)  // 10007 * 10009
   }
 
+  /// With the primes known, the verdict is computed, not searched for: it must agree with
+  /// the search, step for step, at the edge of the rounds allowed.
+  @Test func knownPrimesAgreeWithTheSearch() {
+    var composite = [Bool](repeating: false, count: 1_200_000)
+    var primes: [UInt] = []
+    for i in 2..<composite.count where !composite[i] {
+      if i > 1_000_000 { primes.append(UInt(i)) }
+      var j = i * i
+      while j < composite.count { composite[j] = true; j += i }
+    }
+    var close = 0, far = 0
+    for (index, p) in primes.prefix(400).enumerated() {
+      for q in [primes[index + 1], primes[index + 40], primes[index + 400], primes[index + 2000]] {
+        let n = GMPInteger(p)
+        n.mul(n, q)
+        for rounds in [1, 5, 100] {
+          let searched = ModulusAnalysis.fermatFactors(modulusHex: n.hex, rounds: rounds) != nil
+          let verdict = ModulusAnalysis.checkPrimes(modulusHex: n.hex, p: GMPInteger(p).hex, q: GMPInteger(q).hex, rounds: rounds)
+          #expect(verdict == (searched ? .fermatFactors : .sound), "p \(p) q \(q) rounds \(rounds)")
+          if searched { close += 1 } else { far += 1 }
+        }
+      }
+    }
+    #expect(close > 100 && far > 100)  // both sides of the edge were tried
+    #expect(ModulusAnalysis.checkPrimes(modulusHex: "E8D6CA6163", p: "0F4243", q: "0F4262") == .productIsNotModulus)
+    #expect(ModulusAnalysis.checkPrimes(modulusHex: "E8D6CA6163", p: "01", q: "E8D6CA6163") == .productIsNotModulus)
+  }
+
   @Test func closePrimesFallToFermat() {
     let factors = ModulusAnalysis.fermatFactors(modulusHex: "E8D6CA6163")
     #expect(factors.map { [$0.0, $0.1] } == ["0F4243", "0F4261"])  // 1000003, 1000033

@@ -254,11 +254,23 @@ final class Scan {
     lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
            subject: subject, add)
     let modulus = key.rsaModulusHex!
-    if let p = ModulusAnalysis.smallFactor(modulusHex: modulus) {
-      add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
-    } else if ModulusAnalysis.fermatFactors(modulusHex: modulus) != nil {
+    func fermat() {
       add(.error, subject, "its two primes are so close that Fermat's method factors the modulus at once",
           "replace the key, made with a sound key generator")
+    }
+    if let p = ModulusAnalysis.smallFactor(modulusHex: modulus) {
+      add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
+    } else if let primes = key.rsaPrimesHex, primes.count == 2 {
+      // A private key: its own primes answer what the public key's checks search for.
+      switch ModulusAnalysis.checkPrimes(modulusHex: modulus, p: primes[0], q: primes[1]) {
+      case .sound: break
+      case .fermatFactors: fermat()
+      case .productIsNotModulus:
+        add(.error, subject, "its primes do not multiply to its modulus: the private key is corrupt or was tampered with",
+            "restore the key from a sound copy and compare it with its certificate")
+      }
+    } else if ModulusAnalysis.fermatFactors(modulusHex: modulus) != nil {
+      fermat()
     }
     if ModulusAnalysis.hasROCAFingerprint(modulusHex: modulus) {
       add(.error, subject, "ROCA fingerprint (CVE-2017-15361): made by an Infineon chip whose keys can be factored",

@@ -6,7 +6,10 @@ public key and an OpenSSH public key line, for `rehost check` tests. Standard li
   fermat: a 1024-bit key whose primes are adjacent primes
   tiny: a 256-bit key
   e1: a 1024-bit key with public exponent 1
-  roca: a 1024-bit key whose primes have the ROCA structure k*M + (65537^a mod M)"""
+  roca: a 1024-bit key whose primes have the ROCA structure k*M + (65537^a mod M)
+  forged (private key only, PKCS#8 and PKCS#1): a 1024-bit key's modulus with another
+    pair of primes, so that p*q is not n
+Private keys come as PKCS#8 (NAME.key.pem) and PKCS#1 (NAME.rsakey.pem)."""
 import base64, os, random, sys
 
 rng = random.Random(2008)
@@ -65,6 +68,8 @@ def write(out, name, p, q, e):
                 integer(d % (p - 1)), integer(d % (q - 1)), integer(pow(q, -1, p)))
     with open(f"{out}/{name}.key.pem", "w") as f:
         f.write(pem("PRIVATE KEY", seq(integer(0), RSA_ALG, der(0x04, pkcs1))))
+    with open(f"{out}/{name}.rsakey.pem", "w") as f:
+        f.write(pem("RSA PRIVATE KEY", pkcs1))
     with open(f"{out}/{name}.pub.pem", "w") as f:
         f.write(pem("PUBLIC KEY", seq(RSA_ALG, der(0x03, b"\0" + seq(integer(n), integer(e))))))
     with open(f"{out}/{name}.ssh.pub", "w") as f:
@@ -90,3 +95,14 @@ def roca_prime(bits):
         if c.bit_length() == bits and is_prime(c): return c
 
 write(out, "roca", roca_prime(512), roca_prime(512), 65537)
+
+# A private key whose primes are not its modulus's: n of one pair, p and q of another.
+p1, q1, p2, q2 = prime(512), prime(512), prime(512), prime(512)
+n, e = p1 * q1, 65537
+d = pow(e, -1, (p2 - 1) * (q2 - 1))
+forged = seq(integer(0), integer(n), integer(e), integer(d), integer(p2), integer(q2),
+             integer(d % (p2 - 1)), integer(d % (q2 - 1)), integer(pow(q2, -1, p2)))
+with open(f"{out}/forged.key.pem", "w") as f:
+    f.write(pem("PRIVATE KEY", seq(integer(0), RSA_ALG, der(0x04, forged))))
+with open(f"{out}/forged.rsakey.pem", "w") as f:
+    f.write(pem("RSA PRIVATE KEY", forged))
