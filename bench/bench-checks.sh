@@ -11,6 +11,9 @@
 #   "files" timing line is rehost's per-key checks alone (reading, parsing, every test but
 #   batch GCD).
 #   50,000 of them: the batch GCD alone (from REHOST_TIMINGS), target under a minute
+#   6,000 genuine RSA-2048 private keys (two 1024-bit primes; half PKCS#8, half PKCS#1):
+#   rehost check DIR   vs   badkeys -m on their moduli, the same checks (badkeys 0.0.21
+#   does not read private key files); target: rehost at least 50 times as fast
 #
 # The keys come from bench/gen-rsa-keys.c (compiled here against GMP), generated once
 # into $BENCH_DIR/keys (about 2 minutes on 2 cores). Each side keeps its best of $ROUNDS
@@ -33,6 +36,13 @@ if [ "$(cat keys.done 2>/dev/null)" != "$count" ]; then
   rm -rf keys && ./gen-rsa-keys "$count" keys 1
   cat keys/moduli-*.txt > moduli.txt
   echo "$count" > keys.done
+fi
+private_count=${PRIVATE_KEYS:-6000}
+if [ "$(cat private-keys.done 2>/dev/null)" != "$private_count" ]; then
+  echo "generating $private_count RSA-2048 private keys (once, about 5 minutes on 2 cores)..." >&2
+  rm -rf private-keys && ./gen-rsa-keys "$private_count" private-keys 1 private
+  cat private-keys/moduli-*.txt > private-moduli.txt
+  echo "$private_count" > private-keys.done
 fi
 half_dirs=$(find keys -mindepth 1 -maxdepth 1 -type d | sort | head -n $(( (count / 2 + 999) / 1000 )))
 half_keys=$(for d in $half_dirs; do ls "$d"; done | wc -l)
@@ -60,6 +70,12 @@ best "REHOST_TIMINGS=1 '$rehost' check $(echo $half_dirs) --blocklist '$blocklis
 half_s=$best_s
 half_gcd=$(sed -n 's/.*batch gcd and report \([0-9.]*\) s.*/\1/p' best.err)
 
+best "REHOST_TIMINGS=1 '$rehost' check private-keys --blocklist '$blocklist' --no-standard-blocklists"
+private_s=$best_s; private_kib=$best_kib
+private_timing=$(grep '^timing:' best.err)
+best "badkeys -c $checks -m private-moduli.txt"
+private_ref_s=$best_s; private_ref_kib=$best_kib
+
 echo
 echo "rehost check bench: $count RSA-2048 public keys (PEM files), $(nproc) cores, best of $rounds"
 awk -v n="$count" -v os="$ours_s" -v ok="$ours_kib" -v rs="$ref_s" -v rk="$ref_kib" 'BEGIN {
@@ -68,3 +84,7 @@ awk -v n="$count" -v os="$ours_s" -v ok="$ours_kib" -v rs="$ref_s" -v rk="$ref_k
 echo "             rehost $ours_timing"
 awk -v n="$half_keys" -v s="$half_s" -v g="$half_gcd" 'BEGIN {
   printf "batch GCD    %d moduli: %.2f s (whole check of them %.2f s; target: under 60 s)\n", n, g, s }'
+awk -v n="$private_count" -v os="$private_s" -v ok="$private_kib" -v rs="$private_ref_s" -v rk="$private_ref_kib" 'BEGIN {
+  printf "private keys rehost %6.2f s %7.0f keys/s %6.1f MiB peak | badkeys -m %6.2f s %7.0f keys/s %6.1f MiB | speed ratio %.2f (target 50)\n",
+    os, n/os, ok/1024, rs, n/rs, rk/1024, rs/os }'
+echo "             rehost $private_timing"

@@ -38,6 +38,7 @@ bytes=$(du -sb corpus-1 | cut -f1)
 once() {
   rm -rf out ref-out out.rehost out.rehost.seal; mkdir -p ref-out
   sync  # start each run with no dirty pages left by the one before
+  if [ -n "${pre:-}" ]; then eval "$pre"; fi  # e.g. drop the page cache
   /usr/bin/time -f "%e %M" -o time.txt bash -c "$1" >/dev/null 2>err.txt || { cat err.txt >&2; echo "failed: $1" >&2; exit 1; }
   read -r run_s run_kib < time.txt
 }
@@ -82,6 +83,35 @@ compare "age -d -i age.key ref.age | zstd -d -q | sha256sum" \
   "'$rehost' verify keep.rehost --trust operator.pub --identity custodian.key"
 verify2_row=$(row "verify*" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
 
+# Where users run it. A cold cache: the nightly job reads files not in memory (as root).
+snapshot_ours="'$rehost' snapshot corpus-1 --out out.rehost --recipient custodian.pub --sign operator.key --quiet"
+snapshot_ref="tar -cf - -C '$work' corpus-1 | zstd -T0 -3 -q | age -r $age_pub > ref.age"
+if [ -w /proc/sys/vm/drop_caches ]; then
+  pre="echo 3 > /proc/sys/vm/drop_caches"
+  compare "$snapshot_ref" "$snapshot_ours"
+  cold_row=$(row "cold" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
+  pre=""
+  find corpus-1 -type f -exec cat {} + >/dev/null
+else
+  cold_row="cold      skipped: dropping the page cache needs root"
+fi
+# Beside busy processes: two busy loops, each in a session (and scheduling group) of its
+# own, as services in their own cgroups are.
+busy_pids=""
+for _ in 1 2; do setsid sh -c 'while :; do :; done' & busy_pids="$busy_pids $!"; done
+compare "$snapshot_ref" "$snapshot_ours"
+busy_row=$(row "busy" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
+kill $busy_pids 2>/dev/null || true
+wait $busy_pids 2>/dev/null || true
+# Scaling: the same snapshot on one core and on all of them.
+if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
+  compare "taskset -c 0 $snapshot_ours" "$snapshot_ours"
+  scaling_row=$(awk -v one="$ref_s" -v all="$our_s" -v n="$(nproc)" 'BEGIN {
+    printf "scaling   rehost snapshot on 1 core %.2f s, on %d cores %.2f s: %.2fx", one, n, all, one/all }')
+else
+  scaling_row="scaling   skipped: one core"
+fi
+
 # Memory on twice the data (two corpora as two sources); rehost only.
 once "'$rehost' snapshot corpus-1 corpus-2 --out out.rehost --recipient custodian.pub --sign operator.key --quiet && mv out.rehost keep2.rehost && mv out.rehost.seal keep2.rehost.seal"
 snap2_kib=$run_kib
@@ -97,6 +127,10 @@ echo "$snapshot_row"
 echo "$restore_row"
 echo "$verify_row"
 echo "$verify2_row   (* reference: age -d | zstd -d | sha256sum)"
+echo "$cold_row   (snapshot, page cache dropped before each run; target ratio 1.0)"
+echo "$busy_row   (snapshot beside two busy loops; target ratio 0.83, i.e. 1.2x the pipeline's time)"
+echo "$scaling_row"
+echo "targets: snapshot ratio 1.18 (0.85x the pipeline's time), restore 1.18, verify* 2.0"
 awk -v a="$snap_kib" -v b="$snap2_kib" -v c="$rest_kib" -v d="$rest2_kib" -v e="$ver_kib" -v f="$ver2_kib" 'BEGIN {
   printf "peak memory, 1x -> 2x data: snapshot %.1f -> %.1f MiB, restore %.1f -> %.1f MiB, verify %.1f -> %.1f MiB\n",
     a/1024, b/1024, c/1024, d/1024, e/1024, f/1024 }'
