@@ -50,7 +50,7 @@ let package = Package(
       providers: [.apt(["libgmp-dev"]), .brew(["gmp"])]),
 
     .target(name: "RehostBase"),
-    .target(name: "RehostCrypto", dependencies: ["COpenSSL"]),
+    .target(name: "RehostCrypto", dependencies: ["RehostBase", "COpenSSL"]),
     .target(name: "RehostFormat", dependencies: ["RehostBase", "RehostCrypto"]),
     .target(name: "RehostStorage", dependencies: ["RehostBase", "CArchive", "CZstd", "CPosix"]),
     .target(name: "RehostMath", dependencies: ["CGMP"]),
@@ -82,7 +82,7 @@ let package = Package(
     .executableTarget(
       name: "RehostFuzz", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostServices", "RehostRunbooks", "RehostBackups"]),
 
-    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto"]),
+    .testTarget(name: "RehostCryptoTests", dependencies: ["RehostCrypto", "RehostBase"]),
     .testTarget(name: "RehostMathTests", dependencies: ["RehostMath"]),
     .testTarget(name: "RehostFormatTests", dependencies: ["RehostFormat", "RehostCrypto", "RehostBase"]),
     .testTarget(

@@ -84,6 +84,7 @@ static size_t der_integer(unsigned char *out, const mpz_t value) {
   unsigned char magnitude[600];
   size_t count = 0;
   mpz_export(magnitude + 1, &count, 1, 1, 1, 0, value);
+  if (count == 0) { magnitude[1] = 0; count = 1; }  /* zero is one 0x00 byte, never empty */
   unsigned char *start = magnitude + 1;
   if (start[0] & 0x80) { magnitude[0] = 0; start = magnitude; count++; }
   size_t h = der_header(out, 0x02, count);

@@ -1,4 +1,5 @@
 import COpenSSL
+import RehostBase
 import Glibc
 
 /// What a post-move check needs to know about a public key.
@@ -139,7 +140,7 @@ public enum KeyInspection {
       case "ENCRYPTED PRIVATE KEY":
         return decrypt(bio, passphrases)
       case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY":
-        if pem.contains("Proc-Type: 4,ENCRYPTED") { return decrypt(bio, passphrases) }
+        if pem.containsBytes("Proc-Type: 4,ENCRYPTED") { return decrypt(bio, passphrases) }
         if label == "PRIVATE KEY" || label == "RSA PRIVATE KEY", let facts = rsaPrivateKeyFacts(bio, pkcs8: label == "PRIVATE KEY") {
           return .privateKey(facts)
         }

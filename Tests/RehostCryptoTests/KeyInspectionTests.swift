@@ -1,4 +1,5 @@
 import Foundation
+import RehostBase
 import RehostCrypto
 import Testing
 
@@ -103,5 +104,19 @@ enum AsymmetricKeyPEM {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
+  }
+}
+
+@Suite struct ByteSearchTests {
+  @Test func findsBytesWhereStringSearchWould() {
+    let texts = ["", "a", "ssh-rsa AAAA", "xxssh-", "ss", "sssh-", "-----BEGIN X-----", "é ssh-é", "ssh", "sh-ssh-"]
+    for text in texts {
+      #expect(text.containsBytes("ssh-") == text.contains("ssh-"), "\(text)")
+      #expect(text.containsBytes("-----BEGIN ") == text.contains("-----BEGIN "), "\(text)")
+      #expect(text.containsBytes(""))
+    }
+    // A bridged (non-native) string takes the copying path.
+    let bridged = String(NSString(string: "key: ssh-ed25519 AAAA"))
+    #expect(bridged.containsBytes("ssh-ed25519") && !bridged.containsBytes("ssh-rsa"))
   }
 }

@@ -174,10 +174,12 @@ final class Scan {
 
   /// Checks the keys and certificates in one file's content.
   func content(_ text: String, at path: String) {
-    guard text.contains("-----BEGIN ") || text.contains("ssh-") || text.contains("ecdsa-sha2-") else { return }
+    let maybeSSH = text.containsBytes("ssh-") || text.containsBytes("ecdsa-sha2-") || text.containsBytes("OPENSSH PRIVATE KEY")
+    guard maybeSSH || text.containsBytes("-----BEGIN ") else { return }
     files += 1
     currentFile = path
-    for key in SSHKeys.find(in: text) {
+    // OpenSSH keys: only where their type names or block appear (most files here are PEM).
+    for key in maybeSSH ? SSHKeys.find(in: text) : [] {
       currentLine = key.line
       keys += 1
       let subject = "\(key.type) \(key.isPrivateKeyFile ? "private key file" : "public key")" + (key.bits > 0 ? " (\(key.bits) bits)" : "")
