@@ -80,16 +80,11 @@ public enum Snapshot {
     let (header, payloadKey) = try Envelope.seal(to: recipients, chunkSize: options.chunkSize)
     let file = try AtomicFile(path: options.output, mode: 0o644)
     notes += file.removedLeftovers.map { "removed \($0), left by an interrupted snapshot" }
-    var encryptionStage: DecoupledSink?
     do {
       let hashed = HashingSink(next: file)
       try hashed.write(header.encoded())
       let encryptor = try ChunkEncryptor(key: payloadKey, chunkSize: header.chunkSize, next: hashed)
-      // Encryption, the archive's hash and the writes run on a thread of their own, so
-      // that reading, hashing files and feeding zstd never wait for them (nor they for it).
-      let stage = DecoupledSink(next: encryptor, name: "rehost-encrypt")
-      encryptionStage = stage
-      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: stage)
+      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: encryptor)
       let tar = try TarWriter(sink: compressor)
 
       let manifestHeader = ManifestHeader(
@@ -122,7 +117,6 @@ public enum Snapshot {
       return SnapshotResult(archivePath: options.output, sealPath: sealPath, facts: facts,
                             warnings: inventoryWarnings + capture.warnings, notes: notes)
     } catch {
-      encryptionStage?.abandon()
       file.abort()
       throw error
     }
