@@ -107,6 +107,17 @@ static void write_pem(FILE *f, const char *label, const unsigned char *der, size
   fprintf(f, "-----END %s-----\n", label);
 }
 
+/* DIR/NNN/key-NNNNNN.pem, a thousand keys a directory. */
+static FILE *open_key_file(const char *dir, long index) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%03ld", dir, index / 1000);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/%03ld/key-%06ld.pem", dir, index / 1000, index);
+  FILE *f = fopen(path, "w");
+  if (!f) { perror(path); exit(1); }
+  return f;
+}
+
 static void write_key(const char *dir, long index, const mpz_t n, FILE *moduli) {
   mpz_out_str(moduli, 16, n);
   fputc('\n', moduli);
@@ -118,12 +129,7 @@ static void write_key(const char *dir, long index, const mpz_t n, FILE *moduli) 
   size_t r = der_header(rsa, 0x30, b);
   memcpy(rsa + r, body, b);
   r += b;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%03ld", dir, index / 1000);
-  mkdir(path, 0755);
-  snprintf(path, sizeof path, "%s/%03ld/key-%06ld.pem", dir, index / 1000, index);
-  FILE *f = fopen(path, "w");
-  if (!f) { perror(path); exit(1); }
+  FILE *f = open_key_file(dir, index);
   if (index % 2) {
     write_pem(f, "RSA PUBLIC KEY", rsa, r);
   } else {
@@ -169,12 +175,7 @@ static void write_private_key(const char *dir, long index, const mpz_t p, const 
   mpz_srcptr numbers[] = {n, e, d, p, q, dp, dq, qinv};
   for (int i = 0; i < 8; i++) b += der_integer(body + b, numbers[i]);
   size_t r = der_wrap(rsa, 0x30, body, b);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%03ld", dir, index / 1000);
-  mkdir(path, 0755);
-  snprintf(path, sizeof path, "%s/%03ld/key-%06ld.pem", dir, index / 1000, index);
-  FILE *f = fopen(path, "w");
-  if (!f) { perror(path); exit(1); }
+  FILE *f = open_key_file(dir, index);
   if (index % 2) {
     write_pem(f, "RSA PRIVATE KEY", rsa, r);
   } else {

@@ -224,46 +224,48 @@ public enum KeyInspection {
   /// The fast path for RSA public keys (PKCS#1 or SPKI): nil for anything else, which
   /// then goes through OpenSSL's decoders.
   static func rsaPublicKeyFacts(_ bio: OpaquePointer, spki: Bool) -> KeyFacts? {
+    withPEMBody(bio) { data, length in
+      var n: OpaquePointer?, e: OpaquePointer?
+      guard rehost_rsa_public_numbers(data, length, spki ? 1 : 0, &n, &e) == 1, let n, let e else { return nil }
+      defer {
+        BN_free(n)
+        BN_free(e)
+      }
+      return rsaFacts(n: n, e: e)
+    }
+  }
+
+  /// The DER inside the next PEM block of `bio`, handed to `body`; wiped before it is
+  /// freed, as it may be a private key.
+  static func withPEMBody<T>(_ bio: OpaquePointer, _ body: (UnsafeMutablePointer<UInt8>, Int) -> T?) -> T? {
     var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
     var length = 0
-    guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else { return nil }
+    guard PEM_read_bio(bio, &name, &header, &data, &length) == 1, let data else { return nil }
     defer {
       rehost_openssl_free(name)
       rehost_openssl_free(header)
+      OPENSSL_cleanse(data, length)
       rehost_openssl_free(data)
     }
-    var n: OpaquePointer?, e: OpaquePointer?
-    guard rehost_rsa_public_numbers(data, length, spki ? 1 : 0, &n, &e) == 1, let n, let e else { return nil }
-    defer {
-      BN_free(n)
-      BN_free(e)
-    }
-    return rsaFacts(n: n, e: e)
+    return body(data, length)
   }
 
   /// The fast path for RSA private keys (PKCS#1 or PKCS#8, two primes): nil for anything
   /// else, which then goes through OpenSSL's decoders.
   static func rsaPrivateKeyFacts(_ bio: OpaquePointer, pkcs8: Bool) -> KeyFacts? {
-    var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
-    var length = 0
-    guard PEM_read_bio(bio, &name, &header, &data, &length) == 1 else { return nil }
-    defer {
-      rehost_openssl_free(name)
-      rehost_openssl_free(header)
-      if let data { OPENSSL_cleanse(data, length) }  // a private key: wiped before it is freed
-      rehost_openssl_free(data)
+    withPEMBody(bio) { data, length in
+      var n: OpaquePointer?, e: OpaquePointer?, p: OpaquePointer?, q: OpaquePointer?
+      guard rehost_rsa_private_numbers(data, length, pkcs8 ? 1 : 0, &n, &e, &p, &q) == 1, let n, let e, let p, let q else { return nil }
+      defer {
+        BN_free(n)
+        BN_free(e)
+        BN_clear_free(p)
+        BN_clear_free(q)
+      }
+      var facts = rsaFacts(n: n, e: e)
+      facts.rsaPrimesHex = [hex(p), hex(q)]
+      return facts
     }
-    var n: OpaquePointer?, e: OpaquePointer?, p: OpaquePointer?, q: OpaquePointer?
-    guard rehost_rsa_private_numbers(data, length, pkcs8 ? 1 : 0, &n, &e, &p, &q) == 1, let n, let e, let p, let q else { return nil }
-    defer {
-      BN_free(n)
-      BN_free(e)
-      BN_clear_free(p)
-      BN_clear_free(q)
-    }
-    var facts = rsaFacts(n: n, e: e)
-    facts.rsaPrimesHex = [hex(p), hex(q)]
-    return facts
   }
 
   /// A BIGNUM in hex, as GMP reads it.
