@@ -81,12 +81,20 @@ public struct ChainAudit: Sendable {
         continue
       }
       if let why = fileProblem(repository, chain: chain, backup: backup, listing: listing) {
+        // On a locked bucket the original outlives an overwrite or a delete: find it.
+        if let original = lockedOriginal(repository, backup: backup, policy: policy) {
+          notes.append("\(tag): the object under its name was tampered with (\(why)), but the original, kept by the bucket's "
+            + "versioning, is intact and verified (\(original)): find out who changed it; the credentials may be in other hands")
+          row("ok (the locked original; the current object was tampered with)")
+          continue
+        }
         problems.append("\(tag): \(why)")
         row("BAD: \(why)")
         continue
       }
       do {
-        _ = try repository.files.verify(backup.archive, policy: policy, identities: deep.contains(backup.sequence) ? options.identities : [])
+        _ = try repository.files.verify(backup.archive, seal: backup.archive + ".seal", policy: policy,
+                                        identities: deep.contains(backup.sequence) ? options.identities : [])
         if deep.contains(backup.sequence) { deepVerified.append(backup.sequence) }
         row(deep.contains(backup.sequence) ? "ok (deep)" : "ok")
       } catch let error as RehostError {
@@ -113,6 +121,23 @@ public struct ChainAudit: Sendable {
       try ChainState.save(statePath, repository: repository, chain: chain, now: options.now)
     }
     return ChainAudit(repository: repository, rows: rows, problems: problems, notes: notes, stale: stale, deepVerified: deepVerified)
+  }
+
+  /// The earlier versions of a recorded backup's seal and archive that are the ones the
+  /// chain records and verify (the seal's SHA-256 is the chain's; the archive checks out
+  /// against it): their names, or nil. Only a store that keeps versions has any.
+  static func lockedOriginal(_ repository: Repository, backup: Chain.Backup, policy: TrustPolicy) -> String? {
+    let files = repository.files
+    let sealName = backup.archive + ".seal"
+    let seals = ((try? files.earlierVersions(of: sealName)) ?? []) + [sealName]
+    guard let seal = seals.first(where: { name in
+      (try? files.read(name, what: "seal", limit: Seal.maxSealBytes)).flatMap { $0 }.map { Hex.encode(SHA256.hash($0)) == backup.sealSHA256 } ?? false
+    }) else { return nil }
+    for archive in ((try? files.earlierVersions(of: backup.archive)) ?? []) + [backup.archive] {
+      guard seal != sealName || archive != backup.archive else { continue }  // that pair is the one that failed
+      if (try? files.verify(archive, seal: seal, policy: policy, identities: [])) != nil { return "\(archive), \(seal)" }
+    }
+    return nil
   }
 
   /// What is wrong with a recorded backup's files: gone, replaced, moved, or not in its
@@ -152,7 +177,7 @@ public struct ChainAudit: Sendable {
       if name.hasSuffix(".seal") && listing[archive] != nil { continue }  // reported with its archive
       let next = (chain.last?.sequence ?? 0) + 1
       if sequence == next, listing[archive + ".seal"] != nil,
-         let report = try? repository.files.verify(archive, policy: policy, identities: []),
+         let report = try? repository.files.verify(archive, seal: archive + ".seal", policy: policy, identities: []),
          report.facts.repository == RepositoryLink(id: repository.id, sequence: next, previousSealSHA256: chain.last?.sealSHA256) {
         notes.append("backup \(sequence) (\(archive)) is sealed but not yet in the chain: a run was stopped before recording it; the next run records it")
       } else if listing[archive + ".seal"] == nil || listing[archive] == nil {

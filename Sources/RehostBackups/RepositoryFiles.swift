@@ -13,9 +13,17 @@ public protocol RepositoryFiles: Sendable {
   func list() throws -> [String: Int64]
   /// A small file's bytes; nil when it is not there.
   func read(_ name: String, what: String, limit: Int) throws -> [UInt8]?
-  /// Checks backup `archive` against its seal under `policy`: the signatures, the
-  /// archive's SHA-256 and size and, with identities, every chunk and entry.
-  func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport
+  /// Checks backup `archive` against the seal `seal` (its name) under `policy`: the
+  /// signatures, the archive's SHA-256 and size and, with identities, every chunk and entry.
+  func verify(_ archive: String, seal: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport
+  /// Earlier versions of `name` that the store keeps (an S3 bucket with versioning, as
+  /// Object Lock requires), newest first, by names that `read` and `verify` take; empty
+  /// where the store keeps none.
+  func earlierVersions(of name: String) throws -> [String]
+}
+
+extension RepositoryFiles {
+  public func earlierVersions(of name: String) throws -> [String] { [] }
 }
 
 /// A repository's own directory.
@@ -40,8 +48,8 @@ public struct LocalFiles: RepositoryFiles {
     return try InputFile.read(file, what: what, limit: limit, kind: .seal)
   }
 
-  public func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
-    var options = VerifyOptions(archive: path + "/" + archive, policy: policy)
+  public func verify(_ archive: String, seal: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
+    var options = VerifyOptions(archive: path + "/" + archive, sealPath: path + "/" + seal, policy: policy)
     options.identities = identities
     return try Verify.run(options)
   }

@@ -32,15 +32,26 @@ struct CommandStep {
     let output = try AtomicFile(path: outputPath, mode: 0o600)
     var env = environment
     env["PATH"] = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-    let process = try Subprocess("/bin/sh", ["-c", "cd -- \"$1\" || exit 127; exec 2>&1; eval \"$2\"", "rehost-runbook", workdir, command],
-                                 environment: env, stdin: .null, stdout: .pipe, processGroup: true)
+    // The shell waits for one line on its standard input before it runs the command, so
+    // that the command never runs unrecorded; a run that dies first closes the pipe, and
+    // the shell exits without running it.
+    let script = "IFS= read -r _ || exit 125; exec </dev/null; cd -- \"$1\" || exit 127; exec 2>&1; eval \"$2\""
+    let process = try Subprocess("/bin/sh", ["-c", script, "rehost-runbook", workdir, command],
+                                 environment: env, stdin: .pipe, stdout: .pipe, processGroup: true)
     // Until the command ends, its process group is named beside its output: a run killed
     // outright (SIGKILL, a crash) cannot stop it, and the next run must not start it twice.
     let pidFile = outputPath + ".pid"
-    let named = try AtomicFile(path: pidFile, mode: 0o600)
-    try Array("\(process.pid)\n".utf8).withUnsafeBytes { try named.write($0) }
-    try named.commit(replace: true)
+    do {
+      let named = try AtomicFile(path: pidFile, mode: 0o600)
+      try Array("\(process.pid)\n".utf8).withUnsafeBytes { try named.write($0) }
+      try named.commit(replace: true)
+    } catch {
+      process.terminate()  // it never ran: its shell was still waiting for the line
+      throw error
+    }
     defer { unlink(pidFile) }
+    try process.write("go\n")
+    process.closeInput()
     let limit = TimeLimit(group: process.pid)
     if let timeout {
       DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { limit.expire() }

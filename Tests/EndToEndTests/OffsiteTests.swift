@@ -158,9 +158,29 @@ struct OffsiteTests {
     #expect(restored.status == 0, "\(restored.output)")
     try box.mustSh("diff -r srv/ca restored/ca")
     // The bucket's lock holds: the first backup's archive cannot be deleted for good.
-    let first = try #require(try BackupTests.names(box).first)
+    let names = try BackupTests.names(box)
+    let (first, second) = (names[0], names[1])
     let refused = try s3.deleteLockedVersion("ca1/" + first)
     #expect(refused == "AccessDenied", "deleting a locked version: \(refused)")
+
+    // Someone with the host's credentials, through rclone: deleting every version fails,
+    // under the lock; overwriting one backup and deleting another's seal "succeed" (a new
+    // version, a delete marker) ...
+    let rclone = "\(S3Server.environment) rclone --config rclone-s3.conf"
+    let purge = try box.sh("\(rclone) delete --s3-versions --retries 1 s3:\(s3.bucket)/ca1")
+    #expect(purge.status != 0 && purge.stderr.contains("AccessDenied"), "\(purge.output)")
+    try box.mustSh("""
+      \(rclone) copyto repo/\(second) s3:\(s3.bucket)/ca1/\(first) && \(rclone) copyto repo/\(second).seal s3:\(s3.bucket)/ca1/\(first).seal
+      \(rclone) deletefile s3:\(s3.bucket)/ca1/\(second).seal
+      """)
+    // ... and verify-chain reads through to the locked originals: it passes, and says
+    // loudly what was done to the objects under their names.
+    let after = try box.sh("\(rehost) backup verify-chain rclone:\(remote) --trust host.pub --rclone-config rclone-s3.conf")
+    #expect(after.status == 0 && after.stdout.contains("2 backups recorded, 2 present and verified"), "\(after.output)")
+    #expect(after.stdout.contains("backup 1 (\(first)): the object under its name was tampered with (replaced by backup 2's seal"), "\(after.output)")
+    #expect(after.stdout.contains("backup 2 (\(second)): the object under its name was tampered with (its seal is missing"), "\(after.output)")
+    #expect(after.stdout.contains("the original, kept by the bucket's versioning, is intact and verified"), "\(after.output)")
+    // Over SFTP (no versions) the same replacement is a failure: see the test above.
   }
 
   @Test func remotesAreNamedAndCredentialsNeverPrinted() throws {

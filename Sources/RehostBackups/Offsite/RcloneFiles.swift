@@ -13,6 +13,9 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
   public var shown: String { "rclone:" + Rclone.shown(remote) }
   private let lock = NSLock()
   private var listing: [String: Int64]?
+  /// Names of earlier versions (`NAME-vYYYY-MM-DD-HHMMSS-mmm.EXT`, as rclone's S3 backend
+  /// shows them with --s3-versions), once asked for.
+  private var versionNames: Set<String>?
 
   public init(remote: String, rclone: Rclone) {
     (self.remote, self.rclone) = (remote, rclone)
@@ -44,20 +47,20 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
   }
 
   public func read(_ name: String, what: String, limit: Int) throws -> [UInt8]? {
-    guard try list()[name] != nil else { return nil }
+    guard try list()[name] != nil || isVersion(name) else { return nil }
     do {
-      return try rclone.output(["cat", Rclone.join(remote, name)], limit: limit)
+      return try rclone.output(catArguments(name), limit: limit)
     } catch let failure as Rclone.Failure {
       throw Self.error(failure, "read \(what) \(name) from", remote)
     }
   }
 
-  public func verify(_ archive: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
-    guard let seal = try read(archive + ".seal", what: "seal", limit: Seal.maxSealBytes) else {
+  public func verify(_ archive: String, seal sealName: String, policy: TrustPolicy, identities: [Identity]) throws -> VerifyReport {
+    guard let seal = try read(sealName, what: "seal", limit: Seal.maxSealBytes) else {
       throw RehostError(.seal, "no seal for \(archive) on \(shown)", hint: "the seal is copied beside its archive; run the copy again")
     }
     if identities.isEmpty {
-      let process = try rclone.start(["cat", Rclone.join(remote, archive)])
+      let process = try rclone.start(catArguments(archive))
       do {
         let report = try Verify.stream(seal: seal, archive: SubprocessOutput(process), policy: policy)
         try rclone.finish(process)
@@ -89,7 +92,11 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     let cleanup = Interruption.shared.onEnd { try? FileManager.default.removeItem(atPath: scratch) }
     defer { Interruption.shared.unregister(cleanup) }
     do {
-      _ = try rclone.output(["copyto", Rclone.join(remote, archive), scratch + "/" + archive])
+      if isVersion(archive) {
+        _ = try rclone.output(["copy", "--s3-versions", remote, scratch, "--include", "/" + archive])
+      } else {
+        _ = try rclone.output(["copyto", Rclone.join(remote, archive), scratch + "/" + archive])
+      }
       try Data(seal).write(to: URL(fileURLWithPath: scratch + "/" + archive + ".seal"))
       return scratch
     } catch {
@@ -97,6 +104,48 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
       if let failure = error as? Rclone.Failure { throw Self.error(failure, "fetch \(archive) from", remote) }
       throw error
     }
+  }
+
+  /// Earlier versions of `name` on an S3 remote with versioning, newest first (rclone
+  /// names them by their time, which sorts as text); none on other backends.
+  public func earlierVersions(of name: String) throws -> [String] {
+    let dot = name.lastIndex(of: ".") ?? name.endIndex
+    let (stem, ext) = (name[..<dot], name[dot...])
+    return try versions().filter { version in
+      guard version.hasPrefix(stem + "-v"), version.hasSuffix(ext), version.count == name.count + 23 else { return false }
+      let stamp = version.dropFirst(stem.count + 2).dropLast(ext.count)
+      return stamp.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "-") }
+    }.sorted(by: >)
+  }
+
+  private func isVersion(_ name: String) -> Bool { (try? versions().contains(name)) ?? false }
+
+  /// Every name with --s3-versions, less the current files. A backend without versions
+  /// lists only its files (rclone ignores the S3 flag there).
+  private func versions() throws -> Set<String> {
+    lock.lock()
+    if let versionNames {
+      lock.unlock()
+      return versionNames
+    }
+    lock.unlock()
+    let current = try list()
+    let bytes: [UInt8]
+    do {
+      bytes = try rclone.output(["lsjson", "--s3-versions", "--files-only", "--no-mimetype", "--no-modtime", remote])
+    } catch let failure as Rclone.Failure {
+      throw Self.error(failure, "list the versions on", remote)
+    }
+    let items = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [[String: Any]]) ?? []
+    let names = Set(items.compactMap { $0["Name"] as? String }.filter { current[$0] == nil })
+    lock.withLock { versionNames = names }
+    return names
+  }
+
+  /// How rclone reads `name`: the file itself, or an earlier version of it (read through
+  /// the versions listing: rclone 1.60 finds no version named as a single file).
+  private func catArguments(_ name: String) -> [String] {
+    isVersion(name) ? ["cat", "--s3-versions", remote, "--include", "/" + name] : ["cat", Rclone.join(remote, name)]
   }
 
   static func error(_ failure: Rclone.Failure, _ what: String, _ remote: String) -> RehostError {
