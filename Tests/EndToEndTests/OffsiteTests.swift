@@ -183,6 +183,31 @@ struct OffsiteTests {
     // Over SFTP (no versions) the same replacement is a failure: see the test above.
   }
 
+  /// A prune on a locked S3 bucket: every version of the pruned backup is refused under
+  /// the lock, kept, said, and not a failure; nothing is hidden under a delete marker.
+  @Test(.enabled(if: S3Server.missing == nil, "\(S3Server.missing ?? "")"))
+  func pruneOnALockedBucketKeepsTheBackupAndSaysSo() throws {
+    let (box, server) = try Self.prepared(retention: "retention: {keep-last: 1}\n")
+    server.stop()
+    let s3 = try S3Server(box)
+    defer { s3.stop() }
+    let remote = "s3:\(s3.bucket)/ca1"
+    try box.mustSh("""
+      sed -i 's|rclone-config: rclone.conf|rclone-config: rclone-s3.conf|; s|remotes: .*|remotes: ["\(remote)"]|' backup.yaml
+      """)
+    let rehost = "\(S3Server.environment) '\(rehostBinary)'"
+    try box.mustSh("\(rehost) backup run --config backup.yaml")
+    let first = try #require(try BackupTests.names(box).first)
+    let second = try box.sh("echo more >> srv/ca/index.txt && \(rehost) backup run --config backup.yaml --verbose")
+    #expect(second.status == 0 && second.stdout.contains("pruned backup 1"), "\(second.output)")
+    #expect(second.stderr.contains("keeps \(first) (") && second.stderr.contains("still locked there"), "\(second.output)")
+    // Still there under its own name (no delete marker), and audited as pruned.
+    let listing = try box.sh("\(S3Server.environment) rclone --config rclone-s3.conf lsf \(remote)").stdout
+    #expect(listing.contains(first + "\n") && listing.contains(first + ".seal\n"), "\(listing)")
+    let audit = try box.sh("\(rehost) backup verify-chain rclone:\(remote) --trust host.pub --rclone-config rclone-s3.conf")
+    #expect(audit.status == 0 && audit.stdout.contains("pruned (keep-last=1)") && audit.stdout.contains("1 present and verified"), "\(audit.output)")
+  }
+
   @Test func remotesAreNamedAndCredentialsNeverPrinted() throws {
     let (box, server) = try Self.prepared()
     defer { server.stop() }

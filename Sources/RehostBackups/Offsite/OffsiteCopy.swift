@@ -66,11 +66,16 @@ public enum OffsiteCopy {
         try upload(name, sha256: sha256, from: repository, to: remote, rclone: rclone, result: &result)
       }
     }
-    // Pruned here: pruned there too, unless the remote's lock keeps it.
+    // Pruned here: pruned there too, unless the remote's lock keeps it. On S3 with
+    // versioning every version goes (a plain delete would only hide the data under a
+    // delete marker, and the name would never be tried again); under Object Lock the
+    // versions are refused until their retention ends, and the next run tries again.
     for backup in chain.backups where chain.prunes[backup.sequence] != nil {
       for name in [backup.archive, backup.archive + ".seal"] where there[name] != nil {
+        let dot = name.lastIndex(of: ".") ?? name.endIndex
         do {
-          _ = try rclone.output(["deletefile", Rclone.join(remote, name)])
+          _ = try rclone.output(["delete", "--s3-versions", "--retries", "1", remote,
+                                 "--include", "/" + name, "--include", "/" + name[..<dot] + "-v*" + name[dot...]])
           result.removed.append(name)
         } catch let failure as Rclone.Failure {
           result.kept.append("\(name) (\(failure.message))")
