@@ -276,16 +276,11 @@ public enum KeyInspection {
   }
 
   static func rsaFacts(n: OpaquePointer, e: OpaquePointer) -> KeyFacts {
-    var modulus: String?
-    if let hex = BN_bn2hex(n) {
-      var text = String(cString: hex)
-      rehost_openssl_free(hex)
-      // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
-      if text.hasPrefix("0") && text.count > 1 { text.removeFirst() }
-      modulus = text
-    }
+    var modulus = hex(n)
+    // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
+    if modulus.count > 1 && modulus.hasPrefix("0") { modulus.removeFirst() }
     let exponent = BN_num_bits(e) <= 64 ? UInt64(BN_get_word(e)) : nil
-    return KeyFacts(algorithm: "RSA", bits: Int(BN_num_bits(n)), rsaModulusHex: modulus, rsaExponent: exponent)
+    return KeyFacts(algorithm: "RSA", bits: Int(BN_num_bits(n)), rsaModulusHex: modulus.isEmpty ? nil : modulus, rsaExponent: exponent)
   }
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {

@@ -30,19 +30,13 @@ public enum Roles {
     case .sqlite:
       throw RehostError(.usage, "database \(location.name) is SQLite, which has no roles", hint: "leave out `roles: true` for it")
     }
-    var text: [UInt8] = []
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
-    defer { buffer.deallocate() }
+    let text: [UInt8]
     do {
-      while true {
-        let n = try tool.read(into: buffer)
-        if n == 0 { break }
-        guard text.count + n <= maxBytes else {
-          throw RehostError(.failure, "the roles of \(location.redacted) are more than \(maxBytes >> 20) MiB of SQL",
-                            hint: "snapshot without roles, and move them by hand")
-        }
-        text += buffer[0..<n]
+      guard let output = try tool.readAll(limit: maxBytes) else {
+        throw RehostError(.failure, "the roles of \(location.redacted) are more than \(maxBytes >> 20) MiB of SQL",
+                          hint: "snapshot without roles, and move them by hand")
       }
+      text = output
       try tool.waitForSuccess(doing: "taking the roles of \(location.redacted)")
     } catch {
       tool.terminate()
@@ -134,12 +128,15 @@ public final class RolesLoader {
     client.closeInput()
     let what = "restoring the roles of database \(database) into \(target.redacted)"
     try client.waitForSuccess(doing: what)
-    let errors = client.errorOutput(limit: 64 << 10).split(separator: "\n").filter { $0.contains("ERROR") }
-    let existing = errors.compactMap { line -> String? in
-      guard let r = line.range(of: "ERROR:  role \""), line.hasSuffix("\" already exists") else { return nil }
-      return String(line[r.upperBound...].dropLast(16))
+    // psql's `ERROR:  role "NAME" already exists`: kept; any other error fails the restore.
+    var existing: [String] = [], other: [Substring] = []
+    for line in client.errorOutput(limit: 64 << 10).split(separator: "\n") where line.contains("ERROR") {
+      if let r = line.range(of: "ERROR:  role \""), line.hasSuffix("\" already exists") {
+        existing.append(String(line[r.upperBound...].dropLast(16)))
+      } else {
+        other.append(line)
+      }
     }
-    let other = errors.filter { line in !(line.contains("ERROR:  role \"") && line.hasSuffix("\" already exists")) }
     guard other.isEmpty else {
       throw RehostError(.failure, "\(what) failed: " + other.prefix(5).joined(separator: "; "),
                         hint: "fix what the server reports (a tablespace's directory missing?), drop what was loaded, and restore again")

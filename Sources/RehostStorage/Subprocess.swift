@@ -138,6 +138,23 @@ public final class Subprocess {
     }
   }
 
+  /// Reads the program's standard output to its end; nil (the program stopped) once it
+  /// is more than `limit` bytes.
+  public func readAll(limit: Int) throws -> [UInt8]? {
+    var bytes: [UInt8] = []
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      let n = try read(into: buffer)
+      if n == 0 { return bytes }
+      bytes += buffer[0..<n]
+      if bytes.count > limit {
+        terminate()
+        return nil
+      }
+    }
+  }
+
   /// Waits for the program to end.
   @discardableResult
   public func wait() throws -> Termination {

@@ -36,7 +36,7 @@ struct Rehost: ParsableCommand {
       Console.error("rehost: \(error)")
       let code = ExitCodes.code(for: error.kind)
       if case .json(let command) = Console.mode {
-        JSONReport.print(JSONReport.Failure(command: command, exit: code, kind: error.kind.rawValue, error: error.message, hint: error.hint))
+        JSONReport.print(JSONReport.Failure(command: command, exit: code, error))
       }
       Foundation.exit(code)
     } catch let error as CryptoError {

@@ -151,6 +151,19 @@ final class S3Server {
       """.utf8))
   }
 
+  /// rehost as the S3 tests run it (see ``environment``).
+  static var rehost: String { "\(environment) '\(rehostBinary)'" }
+
+  /// Points the sandbox's backup.yaml at this bucket (its `ca1/`) instead of the SFTP
+  /// remote; returns the rclone remote.
+  func takeOverBackupConfig() throws -> String {
+    let remote = "s3:\(bucket)/ca1"
+    try box.mustSh("""
+      sed -i 's|rclone-config: rclone.conf|rclone-config: rclone-s3.conf|; s|remotes: .*|remotes: ["\(remote)"]|' backup.yaml
+      """)
+    return remote
+  }
+
   /// Deletes one version of an object the way only a version delete can: Object Lock
   /// must refuse it. Returns the S3 error code (or "deleted").
   func deleteLockedVersion(_ key: String) throws -> String {

@@ -142,11 +142,8 @@ struct OffsiteTests {
     defer { server.stop() }
     let s3 = try S3Server(box)
     defer { s3.stop() }
-    let remote = "s3:\(s3.bucket)/ca1"
-    try box.mustSh("""
-      sed -i 's|rclone-config: rclone.conf|rclone-config: rclone-s3.conf|; s|remotes: .*|remotes: ["\(remote)"]|' backup.yaml
-      """)
-    let rehost = "\(S3Server.environment) '\(rehostBinary)'"
+    let remote = try s3.takeOverBackupConfig()
+    let rehost = S3Server.rehost
     for night in 1...2 {
       try box.mustSh("echo 'night \(night)' >> srv/ca/index.txt && \(rehost) backup run --config backup.yaml")
     }
@@ -191,11 +188,8 @@ struct OffsiteTests {
     server.stop()
     let s3 = try S3Server(box)
     defer { s3.stop() }
-    let remote = "s3:\(s3.bucket)/ca1"
-    try box.mustSh("""
-      sed -i 's|rclone-config: rclone.conf|rclone-config: rclone-s3.conf|; s|remotes: .*|remotes: ["\(remote)"]|' backup.yaml
-      """)
-    let rehost = "\(S3Server.environment) '\(rehostBinary)'"
+    let remote = try s3.takeOverBackupConfig()
+    let rehost = S3Server.rehost
     try box.mustSh("\(rehost) backup run --config backup.yaml")
     let first = try #require(try BackupTests.names(box).first)
     let second = try box.sh("echo more >> srv/ca/index.txt && \(rehost) backup run --config backup.yaml --verbose")

@@ -72,10 +72,10 @@ public enum OffsiteCopy {
     // versions are refused until their retention ends, and the next run tries again.
     for backup in chain.backups where chain.prunes[backup.sequence] != nil {
       for name in [backup.archive, backup.archive + ".seal"] where there[name] != nil {
-        let dot = name.lastIndex(of: ".") ?? name.endIndex
+        let (stem, ext) = Rclone.versionParts(of: name)
         do {
           _ = try rclone.output(["delete", "--s3-versions", "--retries", "1", remote,
-                                 "--include", "/" + name, "--include", "/" + name[..<dot] + "-v*" + name[dot...]])
+                                 "--include", "/" + name, "--include", "/" + stem + "-v*" + ext])
           result.removed.append(name)
         } catch let failure as Rclone.Failure {
           result.kept.append("\(name) (\(failure.message))")

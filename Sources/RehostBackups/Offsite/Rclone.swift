@@ -30,6 +30,13 @@ public struct Rclone: Sendable {
     remote.hasSuffix(":") || remote.hasSuffix("/") ? remote + name : remote + "/" + name
   }
 
+  /// How rclone's S3 backend names the earlier versions of `name` with --s3-versions:
+  /// `STEM-vYYYY-MM-DD-HHMMSS-mmm.EXT`. `stem` and `ext` (with its dot) of `name`.
+  public static func versionParts(of name: String) -> (stem: Substring, ext: Substring) {
+    let dot = name.lastIndex(of: ".") ?? name.endIndex
+    return (name[..<dot], name[dot...])
+  }
+
   /// A remote as messages show it: a connection string's parameters (which may hold a
   /// password or a key) blanked.
   public static func shown(_ remote: String) -> String {
@@ -39,16 +46,8 @@ public struct Rclone: Sendable {
   /// Runs rclone and returns its standard output (at most `limit` bytes).
   public func output(_ subcommand: [String], limit: Int = 64 << 20) throws -> [UInt8] {
     let process = try start(subcommand)
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = try buffer.withUnsafeMutableBytes { try process.read(into: $0) }
-      if n == 0 { break }
-      bytes += buffer[0..<n]
-      if bytes.count > limit {
-        process.terminate()
-        throw Failure(status: -1, message: "its output is larger than \(limit) bytes")
-      }
+    guard let bytes = try process.readAll(limit: limit) else {
+      throw Failure(status: -1, message: "its output is larger than \(limit) bytes")
     }
     try finish(process)
     return bytes

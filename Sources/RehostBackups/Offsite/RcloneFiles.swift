@@ -26,11 +26,18 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     lock.lock()
     defer { lock.unlock() }
     if let listing { return listing }
+    let sizes = try lsjson([])
+    listing = sizes
+    return sizes
+  }
+
+  /// The remote's files (with `flags`, such as --s3-versions) and their sizes; a remote
+  /// directory that does not exist yet lists as empty.
+  private func lsjson(_ flags: [String]) throws -> [String: Int64] {
     let bytes: [UInt8]
     do {
-      bytes = try rclone.output(["lsjson", "--files-only", "--no-mimetype", "--no-modtime", remote])
+      bytes = try rclone.output(["lsjson"] + flags + ["--files-only", "--no-mimetype", "--no-modtime", remote])
     } catch let failure as Rclone.Failure where failure.status == 3 {
-      listing = [:]
       return [:]
     } catch let failure as Rclone.Failure {
       throw Self.error(failure, "list", remote)
@@ -42,7 +49,6 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     for item in items {
       if let name = item["Name"] as? String, let size = (item["Size"] as? NSNumber)?.int64Value { sizes[name] = size }
     }
-    listing = sizes
     return sizes
   }
 
@@ -109,8 +115,7 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
   /// Earlier versions of `name` on an S3 remote with versioning, newest first (rclone
   /// names them by their time, which sorts as text); none on other backends.
   public func earlierVersions(of name: String) throws -> [String] {
-    let dot = name.lastIndex(of: ".") ?? name.endIndex
-    let (stem, ext) = (name[..<dot], name[dot...])
+    let (stem, ext) = Rclone.versionParts(of: name)
     return try versions().filter { version in
       guard version.hasPrefix(stem + "-v"), version.hasSuffix(ext), version.count == name.count + 23 else { return false }
       let stamp = version.dropFirst(stem.count + 2).dropLast(ext.count)
@@ -130,14 +135,7 @@ public final class RcloneFiles: RepositoryFiles, @unchecked Sendable {
     }
     lock.unlock()
     let current = try list()
-    let bytes: [UInt8]
-    do {
-      bytes = try rclone.output(["lsjson", "--s3-versions", "--files-only", "--no-mimetype", "--no-modtime", remote])
-    } catch let failure as Rclone.Failure {
-      throw Self.error(failure, "list the versions on", remote)
-    }
-    let items = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [[String: Any]]) ?? []
-    let names = Set(items.compactMap { $0["Name"] as? String }.filter { current[$0] == nil })
+    let names = Set(try lsjson(["--s3-versions"]).keys.filter { current[$0] == nil })
     lock.withLock { versionNames = names }
     return names
   }

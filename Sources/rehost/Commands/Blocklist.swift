@@ -8,7 +8,7 @@ extension Rehost {
       abstract: "Manage the weak-key lists `rehost check` uses.",
       subcommands: [Import.self])
 
-    struct Import: ParsableCommand, OutputModeCommand {
+    struct Import: ParsableCommand, QuietCommand {
       static let configuration = CommandConfiguration(
         abstract: "Merge blocklists in any of the three formats into one compact store that loads at once.",
         discussion: """
@@ -25,7 +25,6 @@ extension Rehost {
       var out: String
 
       @OptionGroup var quiet: QuietOption
-      var outputMode: Console.Mode { quiet.mode }
 
       func run() throws {
         let summary = try BlocklistStore.importLists(from: sources, into: out)

@@ -75,7 +75,7 @@ extension Rehost {
       } catch let error as RehostError {
         Console.error("rehost: \(error)")
         if case .json = outputMode {
-          JSONReport.print(JSONReport.Failure(command: "check", exit: 2, kind: error.kind.rawValue, error: error.message, hint: error.hint))
+          JSONReport.print(JSONReport.Failure(command: "check", exit: 2, error))
         }
         throw ExitCode(2)  // could not run
       }

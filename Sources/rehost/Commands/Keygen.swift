@@ -3,7 +3,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost {
-  struct Keygen: ParsableCommand, OutputModeCommand {
+  struct Keygen: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Create an identity (NAME.key, NAME.pub), or show a public key's fingerprints.",
       discussion: """
@@ -32,7 +32,6 @@ extension Rehost {
     }
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       if let show {

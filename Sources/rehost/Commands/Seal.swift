@@ -10,7 +10,7 @@ extension Rehost {
       abstract: "Countersign a seal as a witness, or print it for paper.",
       subcommands: [Sign.self, Show.self])
 
-    struct Sign: ParsableCommand, OutputModeCommand {
+    struct Sign: ParsableCommand, QuietCommand {
       static let configuration = CommandConfiguration(
         abstract: "Add your signature to an archive's seal, in a role, with what you witnessed.",
         discussion: """
@@ -40,7 +40,6 @@ extension Rehost {
       var seal: String?
 
       @OptionGroup var quiet: QuietOption
-      var outputMode: Console.Mode { quiet.mode }
 
       func run() throws {
         let signer = try Secrets.privateIdentities([key], passphrase: try keyPassphrase.passphrase())[0]

@@ -7,7 +7,7 @@ extension Rehost {
       abstract: "Custodian shares of k-of-n archives.",
       subcommands: [Export.self])
 
-    struct Export: ParsableCommand, OutputModeCommand {
+    struct Export: ParsableCommand, QuietCommand {
       static let configuration = CommandConfiguration(
         abstract: "Unwrap your share of an archive and encrypt it to the restoring operator's key.",
         discussion: """
@@ -31,7 +31,6 @@ extension Rehost {
       var out: String
 
       @OptionGroup var quiet: QuietOption
-      var outputMode: Console.Mode { quiet.mode }
 
       func run() throws {
         let custodian = try Secrets.privateIdentities([identity], passphrase: try keyPassphrase.passphrase())[0]

@@ -29,6 +29,14 @@ enum JSONReport {
     let kind: String
     let error: String
     let hint: String?
+
+    init(command: String, exit: Int32, kind: String, error: String, hint: String?) {
+      (self.command, self.exit, self.kind, self.error, self.hint) = (command, exit, kind, error, hint)
+    }
+
+    init(command: String, exit: Int32, _ error: RehostError) {
+      self.init(command: command, exit: exit, kind: error.kind.rawValue, error: error.message, hint: error.hint)
+    }
   }
 
   /// The seal's statement, typed.

@@ -28,3 +28,12 @@ struct QuietOption: ParsableArguments {
 protocol OutputModeCommand {
   var outputMode: Console.Mode { get }
 }
+
+/// A command whose only output option is `--quiet`.
+protocol QuietCommand: OutputModeCommand {
+  var quiet: QuietOption { get }
+}
+
+extension QuietCommand {
+  var outputMode: Console.Mode { quiet.mode }
+}

@@ -3,7 +3,7 @@ import RehostBackups
 import RehostBase
 
 extension Rehost.Backup {
-  struct Copy: ParsableCommand, OutputModeCommand {
+  struct Copy: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Copy a repository to an rclone remote: what the remote lacks, each copy checked.",
       discussion: """
@@ -28,7 +28,6 @@ extension Rehost.Backup {
     }
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       let result = try OffsiteCopy.run(repositoryAt: repository, to: remote, rclone: Rclone(configFile: rcloneConfig))

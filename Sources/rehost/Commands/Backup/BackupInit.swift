@@ -5,7 +5,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct Init: ParsableCommand, OutputModeCommand {
+  struct Init: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Create a backup repository: who can open its backups, which key seals them.",
       discussion: """
@@ -45,7 +45,6 @@ extension Rehost.Backup {
     }
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       let repository: Repository

@@ -5,7 +5,7 @@ import RehostServices
 import RehostStorage
 
 extension Rehost.Backup {
-  struct Prune: ParsableCommand, OutputModeCommand {
+  struct Prune: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Apply the config's retention: keep what it says, record and remove the rest.",
       discussion: "`backup run` does this after each backup. --dry-run says what would be kept (and why) and removed.")
@@ -17,7 +17,6 @@ extension Rehost.Backup {
     var dryRun = false
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       let config = try BackupConfig.load(self.config)

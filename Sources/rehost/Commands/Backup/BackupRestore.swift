@@ -4,7 +4,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct Restore: ParsableCommand, OutputModeCommand {
+  struct Restore: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Restore one backup of a repository (a directory or rclone:REMOTE) into DIR.",
       discussion: """
@@ -44,7 +44,6 @@ extension Rehost.Backup {
     }
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       guard let key = try KeyFiles.readPublic(trust).signing else { throw RehostError(.usage, "\(trust) has no Ed25519 signing key") }

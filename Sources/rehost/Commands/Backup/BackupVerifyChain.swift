@@ -5,7 +5,7 @@ import RehostBase
 import RehostServices
 
 extension Rehost.Backup {
-  struct VerifyChain: ParsableCommand, OutputModeCommand {
+  struct VerifyChain: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       commandName: "verify-chain",
       abstract: "Audit a repository with no decryption key: the chain, every seal, every archive.",
@@ -64,7 +64,6 @@ extension Rehost.Backup {
     }
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       guard let key = try KeyFiles.readPublic(trust).signing else { throw RehostError(.usage, "\(trust) has no Ed25519 signing key") }

@@ -3,7 +3,7 @@ import RehostBase
 import RehostRunbooks
 
 extension Rehost.Runbook {
-  struct Lint: ParsableCommand, OutputModeCommand {
+  struct Lint: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check a runbook: schema, ids, references, and the roles its policy gives.",
       discussion: "Prints every problem with its file and line; exit 2 when there is one.")
@@ -15,7 +15,6 @@ extension Rehost.Runbook {
     var param: [String] = []
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       let (runbook, problems) = try RunbookReader.lint(file, params: try Params.parse(param))

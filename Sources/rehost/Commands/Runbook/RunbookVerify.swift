@@ -2,7 +2,7 @@ import ArgumentParser
 import RehostRunbooks
 
 extension Rehost.Runbook {
-  struct Verify: ParsableCommand, OutputModeCommand {
+  struct Verify: ParsableCommand, QuietCommand {
     static let configuration = CommandConfiguration(
       abstract: "Check a run's journal: chain, signatures, roles, order, times, values. Needs no secret.",
       discussion: "Names the first bad line: exit 3 for a damaged file, 4 for a broken chain or signature, 7 for a policy or a value not met.")
@@ -17,7 +17,6 @@ extension Rehost.Runbook {
     var runbook: String?
 
     @OptionGroup var quiet: QuietOption
-    var outputMode: Console.Mode { quiet.mode }
 
     func run() throws {
       let (state, book, policy) = try JournalOpening.open(journal, policy: self.policy, runbook: runbook)
