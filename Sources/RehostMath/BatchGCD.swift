@@ -17,7 +17,26 @@ public enum BatchGCD {
   /// factor in hex (upper case). Moduli must be distinct.
   public static func sharedFactors(moduliHex: [String]) -> [Int: String] {
     let moduli = moduliHex.compactMap { GMPInteger(hex: $0) }
-    guard moduli.count == moduliHex.count, moduli.count > 1 else { return [:] }
+    guard moduli.count == moduliHex.count else { return [:] }
+    return sharedFactors(moduli)
+  }
+
+  /// The product of `values`, by a product tree spread over all cores.
+  static func product(_ values: [GMPInteger]) -> GMPInteger {
+    var level = values
+    while level.count > 1 {
+      let below = level
+      level = (0..<(below.count + 1) / 2).map { i in 2 * i + 1 < below.count ? GMPInteger() : below[2 * i] }
+      let next = level
+      parallel(next.count) { i in
+        if 2 * i + 1 < below.count { next[i].mul(below[2 * i], below[2 * i + 1]) }
+      }
+    }
+    return level.first ?? GMPInteger(1)
+  }
+
+  static func sharedFactors(_ moduli: [GMPInteger]) -> [Int: String] {
+    guard moduli.count > 1 else { return [:] }
 
     // Product tree: tree[0] = moduli, each level the pairwise products of the one below
     // (an odd node out is carried up unchanged), up to the last level of two nodes: the

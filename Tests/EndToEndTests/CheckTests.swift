@@ -411,6 +411,15 @@ import Testing
     // A private key carries its primes: one that do not multiply to its modulus is named, in both encodings.
     #expect(flagged("forged", "its primes do not multiply to its modulus") == ["key.pem", "rsakey.pem"], "\(r.stdout)")
     #expect(errors.filter { $0.contains("primes do not multiply") }.count == 2)
+
+    // The primes a private key gives stand in for the batch GCD: between two private keys,
+    // and between a private key and a public one, the shared prime is still found.
+    for (a, b) in [("shared-a.key.pem", "shared-b.rsakey.pem"), ("shared-a.key.der", "shared-b.pub.pem"), ("shared-a.cert.pem", "shared-b.key.pem")] {
+      let pair = try box.rehost("check", "keys/\(a)", "keys/\(b)", "--no-standard-blocklists")
+      let lines = pair.stdout.split(separator: "\n").filter { $0.hasPrefix("ERROR") && $0.contains("shares a prime factor") }
+      #expect(lines.count == 2 && lines.contains { $0.contains(a) && $0.contains(b) } && lines.contains { $0.contains(b) && $0.contains("with keys/\(a)") },
+              "\(a), \(b): \(pair.stdout)")
+    }
   }
 }
 

@@ -113,4 +113,48 @@ import Testing
     #expect(Set(found.keys) == [1, 600])
     #expect(found[600].flatMap { UInt64($0, radix: 16) } == sharedPrime)
   }
+  /// Against pairwise gcds, with a random part of the moduli given with their primes (as
+  /// private keys give them): the same moduli are flagged, each with exactly the partners
+  /// it has a common factor with, and a factor it shares.
+  @Test(arguments: [(2, 0.5), (5, 1.0), (9, 0.0), (17, 0.3), (33, 0.7), (64, 0.9), (101, 0.5)])
+  func sharedPrimesEqualPairwiseGCDs(count: Int, knownShare: Double) {
+    let primes = ModulusAnalysis.primes(below: 1_000_000).filter { $0 > 100_000 }
+    var generator = SystemRandomNumberGenerator()
+    var moduli: [UInt64] = [], factors: [[UInt64]] = []
+    while moduli.count < count {
+      let pool = moduli.count % 3 == 0 ? primes.prefix(30) : primes[...]
+      let p = pool.randomElement(using: &generator)!, q = primes.randomElement(using: &generator)!
+      if p != q && !moduli.contains(p * q) { moduli.append(p * q); factors.append([p, q]) }
+    }
+    var known: [Int: [String]] = [:]
+    for i in moduli.indices where Double.random(in: 0..<1, using: &generator) < knownShare {
+      known[i] = factors[i].map { String($0, radix: 16) }
+    }
+    func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 { b == 0 ? a : gcd(b, a % b) }
+    let found = SharedPrimes.find(moduliHex: moduli.map { String($0, radix: 16) }, primesHex: known)
+    for i in moduli.indices {
+      let partners = moduli.indices.filter { $0 != i && gcd(moduli[i], moduli[$0]) > 1 }
+      let share = found[i]
+      #expect(share?.partners ?? [] == partners, "modulus \(i) of \(moduli), known \(known.keys.sorted())")
+      if let factor = share.flatMap({ UInt64($0.factorHex, radix: 16) }) {
+        #expect(factor > 1 && moduli[i] % factor == 0 && partners.contains { gcd(moduli[$0], factor) > 1 })
+      }
+    }
+  }
+
+  /// A public modulus made of two primes that two private keys hold, one each; and a
+  /// private key that shares nothing is left out.
+  @Test func publicModulusOfTwoKnownPrimes() {
+    let (p1, p2, p3, p4, p5) = (UInt64(1_000_003), UInt64(1_000_033), UInt64(1_000_037), UInt64(1_000_039), UInt64(1_000_081))
+    let moduli = [p1 * p2, p3 * p4, p1 * p3, p5 * 1_000_099].map { String($0, radix: 16) }
+    let hex = { (x: UInt64) in String(x, radix: 16) }
+    let found = SharedPrimes.find(moduliHex: moduli, primesHex: [0: [hex(p1), hex(p2)], 1: [hex(p3), hex(p4)], 3: [hex(p5), hex(1_000_099)]])
+    #expect(found.mapValues(\.partners) == [0: [2], 1: [2], 2: [0, 1]])
+    #expect(found[0]?.factorHex == String(p1, radix: 16).uppercased().paddedToBytes)
+    #expect(found[2]?.factorHex == String(p1 * p3, radix: 16).uppercased().paddedToBytes)
+  }
+}
+
+extension String {
+  var paddedToBytes: String { count % 2 == 1 ? "0" + self : self }
 }

@@ -54,13 +54,15 @@ extension Scan {
   /// `file:PATH` (same file) and `name:STEM@DIR`, where DIR is the file's directory, or
   /// its parent for the usual CA subdirectories (private, certs, ...).
   static func pairingGroups(_ path: String) -> [String] {
-    let url = URL(fileURLWithPath: path)
-    var stem = url.lastPathComponent
+    // Plain string work on the path as the walk gave it (URL's parsing cost more than the
+    // checks of a key).
+    var parts = path.split(separator: "/", omittingEmptySubsequences: false)
+    var stem = Substring(parts.popLast() ?? "")
     let extensions = [".pem", ".crt", ".cer", ".der", ".key", ".cert", ".pub", ".csr"]
     while let ext = extensions.first(where: { stem.hasSuffix($0) && stem.count > $0.count }) { stem.removeLast(ext.count) }
-    var dir = url.deletingLastPathComponent()
-    if ["private", "certs", "newcerts", "keys", "csr", "ssl"].contains(dir.lastPathComponent) { dir = dir.deletingLastPathComponent() }
-    return ["file:" + path, "name:" + stem + "@" + dir.path]
+    if let last = parts.last, ["private", "certs", "newcerts", "keys", "csr", "ssl"].contains(last) { parts.removeLast() }
+    let dir = parts.isEmpty ? "." : parts == [""] ? "/" : parts.joined(separator: "/")
+    return ["file:" + path, "name:" + stem + "@" + dir]
   }
 
   /// Every certificate whose issuer is among the CA certificates found must verify to

@@ -107,6 +107,8 @@ final class Scan {
   var uncovered = Set<String>()
   /// Every distinct RSA modulus seen, with where: for batch GCD at the end.
   var moduli: [String: [(file: String, line: Int?, subject: String)]] = [:]
+  /// The primes of the moduli a private key gave (p·q = n checked): no batch GCD for them.
+  var primes: [String: [String]] = [:]
   /// Private keys and certificates seen, for key/certificate pairs and chains (CertificateChecks.swift).
   var privateKeys: [FoundKey] = []
   var certificatesFound: [FoundCertificate] = []
@@ -149,6 +151,7 @@ final class Scan {
     certificates += other.certificates
     uncovered.formUnion(other.uncovered)
     moduli.merge(other.moduli) { $0 + $1 }
+    primes.merge(other.primes) { first, _ in first }
     privateKeys += other.privateKeys
     certificatesFound += other.certificatesFound
     crlsFound += other.crlsFound
@@ -265,8 +268,11 @@ final class Scan {
     } else if let primes = key.rsaPrimesHex, primes.count == 2 {
       // A private key: its own primes answer what the public key's checks search for.
       switch ModulusAnalysis.checkPrimes(modulusHex: modulus, p: primes[0], q: primes[1]) {
-      case .sound: break
-      case .fermatFactors: fermat()
+      case .sound:
+        self.primes[modulus] = primes
+      case .fermatFactors:
+        self.primes[modulus] = primes
+        fermat()
       case .productIsNotModulus:
         add(.error, subject, "its primes do not multiply to its modulus: the private key is corrupt or was tampered with",
             "restore the key from a sound copy and compare it with its certificate")
@@ -376,9 +382,12 @@ final class Scan {
 
   func report() -> CheckReport {
     var all = findings
-    // Primes shared between any two keys seen: batch GCD over the distinct moduli.
+    // Primes shared between any two keys seen (SharedPrimes: batch GCD where only the
+    // modulus is known).
     let distinct = moduli.keys.sorted()
-    if distinct.count > options.batchGCDLimit {
+    // Only the public moduli go into a batch GCD, beside the known primes' product when there are some.
+    let publicCount = distinct.count - primes.count
+    if publicCount > 0 && distinct.count > options.batchGCDLimit {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(distinct.count) RSA keys",
         problem: "the shared-prime check (batch GCD) did not run: it handles at most \(options.batchGCDLimit) keys in one run so far",
@@ -400,24 +409,22 @@ final class Scan {
   }
 
 
-  /// One finding per place holding a key that shares a prime with another; partners are
-  /// named (up to three) by pairwise GCD among the flagged keys, which are few in practice.
+  /// One finding per place holding a key that shares a prime with another, naming up to
+  /// three of the places it shares one with.
   func sharedPrimeFindings(_ distinct: [String]) -> [Finding] {
-    let shared = BatchGCD.sharedFactors(moduliHex: distinct)
-    let flagged = shared.keys.sorted()
+    var known: [Int: [String]] = [:]
+    for (index, modulus) in distinct.enumerated() { known[index] = primes[modulus] }
+    let shared = SharedPrimes.find(moduliHex: distinct, primesHex: known)
     var out: [Finding] = []
-    for index in flagged {
-      var partners: [String] = []
-      if flagged.count <= 100 {
-        partners = flagged.filter { $0 != index && !BatchGCD.sharedFactors(moduliHex: [distinct[index], distinct[$0]]).isEmpty }
-          .flatMap { moduli[distinct[$0]]!.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
-      }
+    for index in shared.keys.sorted() {
+      let partners = shared[index]!.partners
+        .flatMap { moduli[distinct[$0]]!.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
       let named = partners.isEmpty ? "another key found"
         : partners.prefix(3).joined(separator: ", ") + (partners.count > 3 ? " and \(partners.count - 3) more" : "")
       for place in moduli[distinct[index]]! {
         out.append(Finding(
           severity: .error, file: place.file, line: place.line, subject: place.subject,
-          problem: "shares a prime factor (\(shared[index]!.prefix(16))…) with \(named): both keys are broken",
+          problem: "shares a prime factor (\(shared[index]!.factorHex.prefix(16))…) with \(named): both keys are broken",
           action: "replace every key that shares the prime; find and fix the key generator that made them"))
       }
     }
