@@ -8,10 +8,10 @@ DEBS   := libarchive-dev libzstd-dev libssl-dev libsqlite3-dev libgmp-dev pkg-co
 # a real browser (chromium, headless) and read back with pdftotext; the backup tests fake dates
 # with libfaketime and check their metrics with promtool (Debian's prometheus).
 TEST_DEBS  := postgresql mariadb-server mariadb-client acl chromium poppler-utils procps faketime prometheus rclone openssh-server curl man-db groff-base
-BENCH_DEBS := age time gcc restic borgbackup
+BENCH_DEBS := age time gcc restic borgbackup postgresql mariadb-server mariadb-client
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup deps test-deps build release test demo bench bench-nightly bench-checks bench-deps man install clean fuzz fuzz-build
+.PHONY: all setup deps test-deps build release test demo bench bench-nightly bench-checks bench-databases bench-deps man install clean fuzz fuzz-build
 
 all: build
 
@@ -82,12 +82,17 @@ fuzz: fuzz-build
 demo: release
 	scripts/demo.sh .build/release/rehost demo-out
 
-# Throughput and peak memory against `tar | zstd -T0 -3 | age` on the corpus, then
-# `rehost check` against badkeys on 100,000 generated keys.
+# Throughput and peak memory against `tar | zstd -T0 -3 | age` on the corpus, nightly
+# backups, `rehost check` against badkeys, and database snapshot and restore against the
+# engines' own tools on a million rows.
 bench: bench-deps
 	bench/bench.sh .build/release/rehost
 	bench/bench-nightly.sh .build/release/rehost
 	bench/bench-checks.sh .build/release/rehost
+	bench/bench-databases.sh .build/release/rehost
+
+bench-databases: bench-deps
+	bench/bench-databases.sh .build/release/rehost
 
 bench-nightly: bench-deps
 	bench/bench-nightly.sh .build/release/rehost

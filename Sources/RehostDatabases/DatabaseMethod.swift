@@ -18,8 +18,9 @@ public protocol DatabaseLoader: AnyObject {
   /// The next bytes of the dump, in archive order.
   func write(_ bytes: UnsafeRawBufferPointer) throws
   /// Ends the dump, lets the engine finish loading, and measures every table of the
-  /// target the way the snapshot measured the source.
-  func finish() throws -> [ManifestDatabase.Table]
+  /// target the way the snapshot measured the source: each table of `expected` with the
+  /// checksum kind its record names (older archives name older kinds).
+  func finish(like expected: [ManifestDatabase.Table]) throws -> [ManifestDatabase.Table]
   /// Makes the restored database visible (SQLite: renames it into place). Called only
   /// after the archive and every table checked out.
   func commit() throws
@@ -128,6 +129,7 @@ public struct TableCheck: Sendable {
 /// header needs the size up front, and nothing spools the whole dump to disk.
 final class PartWriter {
   static let partSize = 8 << 20
+  static let readAhead = 4 << 20
 
   private let writer: DatabaseArchiveWriter
   private let prefix: String
@@ -142,7 +144,38 @@ final class PartWriter {
   }
 
   /// Copies `source` to its end; `observe` sees every byte on the way.
+  ///
+  /// A thread of its own reads the source `readAhead` bytes ahead, so that the dump tool
+  /// goes on producing while a part is compressed, encrypted and written (read in turn
+  /// with the archive, each waited for the other: MariaDB's snapshot took 20 % longer).
   func copy(from source: ByteSource, observe: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws {
+    let queue = BlockPipe(capacity: 4, blockSize: PartWriter.readAhead / 4)
+    let reader = BackgroundTask(name: "rehost-dump-reader") { () throws -> Void in
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+      defer { buffer.deallocate() }
+      do {
+        while true {
+          let n = try source.read(into: buffer)
+          if n == 0 { break }
+          try queue.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        queue.close(error: nil)
+      } catch {
+        queue.close(error: error)
+        throw error
+      }
+    }
+    do {
+      try copyParts(from: queue, observe: observe)
+    } catch {
+      // Not waited for: the reader ends once the caller stops the tool it reads.
+      queue.cancel()
+      throw error
+    }
+    try reader.result()
+  }
+
+  private func copyParts(from source: ByteSource, observe: (UnsafeRawBufferPointer) throws -> Void) throws {
     let part = UnsafeMutableRawBufferPointer.allocate(byteCount: PartWriter.partSize, alignment: 16)
     defer { part.deallocate() }
     while true {

@@ -105,10 +105,10 @@ struct MariaDBMethod: DatabaseMethod {
     }
     let client = try Subprocess(findProgram(["mariadb", "mysql"]), connection.flags + ["--batch", "--", connection.database!],
                                 stdin: .pipe, stdout: .null)
-    return PipeLoader(tool: client, what: "loading \(name) into \(location.redacted)") {
+    return PipeLoader(tool: client, what: "loading \(name) into \(location.redacted)") { expected in
       let session = try connection.session()
       try session.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT;")
-      let tables = try MariaDBConnection.tableSummaries(session)
+      let tables = try MariaDBConnection.tableSummaries(session, like: expected)
       try session.close()
       return tables
     }
@@ -145,89 +145,84 @@ struct MariaDBConnection {
     return session
   }
 
-  /// Every base table: its row count, and the sum of the first 64 bits of each row's MD5
-  /// over JSON_ARRAY of its columns (binary columns as HEX), which does not depend on
-  /// row order. Run inside the snapshot's transaction.
-  static func tableSummaries(_ session: SQLSession) throws -> [ManifestDatabase.Table] {
+  /// Every base table: its row count and an order-independent checksum of its rows
+  /// (``MariaDBChecksum``), each table of `expected` in the kind its record names.
+  /// Run inside the snapshot's transaction.
+  static func tableSummaries(_ session: SQLSession, like expected: [ManifestDatabase.Table] = []) throws -> [ManifestDatabase.Table] {
+    var kinds: [String: MariaDBChecksum] = [:]
+    for table in expected {
+      guard let kind = MariaDBChecksum(of: table.checksum) else {
+        throw RehostError(.corrupt, "table \(table.name) has the checksum \(table.checksum), of a kind no rehost version computes in MariaDB",
+                          hint: "this archive was not written by this rehost version; use a newer one")
+      }
+      kinds[table.name] = kind
+    }
     let names = try session.query("""
       SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME;
       """).map { $0[0] }
-    let binaryTypes: Set<String> = ["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit", "geometry",
-                                    "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]
     return try names.map { name in
       let columns = try session.query("""
-        SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
+        SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '\(name.replacingOccurrences(of: "'", with: "''"))' ORDER BY ORDINAL_POSITION;
-        """)
-      let values = columns.map { column -> String in
-        let quoted = "`" + column[0].replacingOccurrences(of: "`", with: "``") + "`"
-        return binaryTypes.contains(column[1].lowercased()) ? "HEX(\(quoted))" : quoted
-      }
+        """).map { MariaDBChecksum.Column(name: $0[0], type: $0.count > 1 ? $0[1] : "", nullable: $0.count > 2 && $0[2] == "YES") }
+      let kind = kinds[name] ?? .crc32pair
       let row = try session.query("""
-        SELECT COUNT(*), COALESCE(SUM(CAST(CONV(SUBSTRING(MD5(JSON_ARRAY(\(values.joined(separator: ", ")))), 1, 16), 16, 10) AS DECIMAL(65, 0))), 0)
-        FROM `\(name.replacingOccurrences(of: "`", with: "``"))`;
+        SELECT COUNT(*), COALESCE(\(kind.sum(of: columns)), 0) FROM `\(name.replacingOccurrences(of: "`", with: "``"))`;
         """)
       guard let first = row.first, first.count == 2, let rows = Int64(first[0]) else {
         throw RehostError(.failure, "the mariadb client gave an unexpected answer counting \(name)")
       }
-      return .init(name: name, rows: rows, checksum: "md5sum64:" + first[1])
+      return .init(name: name, rows: rows, checksum: kind.rawValue + ":" + first[1])
     }
   }
 }
 
-/// Counts the rows in a mysqldump-format stream's `INSERT INTO `t` VALUES (...),(...);`
-/// statements, per table, as the bytes stream past (statements span buffers and lines).
-final class InsertRowCounter {
-  private(set) var rows: [String: Int64] = [:]
-  private enum State { case lineStart, prefix, skipLine, tableName, afterName, values, string, stringEscape }
-  private var state = State.lineStart
-  private var pending: [UInt8] = []
-  private var table: [UInt8] = []
-  private var depth = 0
-  private static let insertPrefix = Array("INSERT INTO `".utf8)
-  private static let valuesWord = Array(" VALUES".utf8)  // then a space or a newline
+/// The order-independent table checksums rehost computes inside MariaDB, named in the
+/// manifest by their prefix (docs/FORMAT.md).
+enum MariaDBChecksum: String {
+  /// Per row, the CRC-32 of its bytes plus 2^32 times the CRC-32 of those bytes reversed,
+  /// summed exactly: 64 bits a row, and CRC32 is hardware-fast in the server. A row's
+  /// bytes are its columns as binary strings joined by 0x1f, long types (MEDIUM/LONG
+  /// BLOB and TEXT, JSON) by their MD5 so that no row outgrows max_allowed_packet (a
+  /// longer string would come back NULL and drop out of the sum), then, when columns may
+  /// be NULL, one digit per such column saying whether it is.
+  case crc32pair
+  /// Written by rehost before crc32pair, and still checked on restore: the sum of the first
+  /// 64 bits of the MD5 of JSON_ARRAY of the columns (binary ones as HEX). JSON_ARRAY and
+  /// MD5 cost the server about eight times what crc32pair does.
+  case md5sum64
 
-  func consume(_ bytes: UnsafeRawBufferPointer) {
-    for byte in bytes { step(byte) }
+  struct Column {
+    let name: String
+    /// information_schema's DATA_TYPE.
+    let type: String
+    let nullable: Bool
+    var quoted: String { "`" + name.replacingOccurrences(of: "`", with: "``") + "`" }
   }
 
-  private func step(_ byte: UInt8) {
-    switch state {
-    case .lineStart, .prefix:
-      pending.append(byte)
-      if pending == InsertRowCounter.insertPrefix {
-        pending = []; table = []; state = .tableName
-      } else if InsertRowCounter.insertPrefix.starts(with: pending) {
-        state = .prefix
-      } else {
-        pending = []
-        state = byte == 0x0a ? .lineStart : .skipLine
+  init?(of checksum: String) {
+    guard let colon = checksum.firstIndex(of: ":") else { return nil }
+    self.init(rawValue: String(checksum[..<colon]))
+  }
+
+  /// The SQL aggregate over a table with these columns (NULL for a table with no rows).
+  func sum(of columns: [Column]) -> String {
+    switch self {
+    case .crc32pair:
+      var fields = columns.map { column in
+        MariaDBChecksum.longTypes.contains(column.type.lowercased()) ? "MD5(\(column.quoted))" : "CAST(\(column.quoted) AS BINARY)"
       }
-    case .skipLine:
-      if byte == 0x0a { state = .lineStart }
-    case .tableName:
-      if byte == 0x60 { state = .afterName; pending = [] } else { table.append(byte) }
-    case .afterName:
-      pending.append(byte)
-      if pending == InsertRowCounter.valuesWord {
-        state = .values; depth = 0; pending = []
-      } else if !InsertRowCounter.valuesWord.starts(with: pending) {
-        pending = []; state = byte == 0x0a ? .lineStart : .skipLine
-      }
-    case .values:
-      switch byte {
-      case 0x28 /* ( */:
-        if depth == 0 { rows[String(decoding: table, as: UTF8.self), default: 0] += 1 }
-        depth += 1
-      case 0x29 /* ) */: depth -= 1
-      case 0x27 /* ' */: state = .string
-      case 0x3b /* ; */ where depth == 0: state = .skipLine  // tuples may sit on lines of their own
-      default: break
-      }
-    case .string:
-      if byte == 0x5c /* \ */ { state = .stringEscape } else if byte == 0x27 { state = .values }
-    case .stringEscape:
-      state = .string
+      let nullable = columns.filter(\.nullable)
+      if !nullable.isEmpty { fields.append("CONCAT(" + nullable.map { "ISNULL(\($0.quoted))" }.joined(separator: ", ") + ")") }
+      let row = "CONCAT_WS(0x1f, " + fields.joined(separator: ", ") + ")"
+      return "SUM(CRC32(\(row)) + (CRC32(REVERSE(\(row))) << 32))"
+    case .md5sum64:
+      let values = columns.map { MariaDBChecksum.binaryTypes.contains($0.type.lowercased()) ? "HEX(\($0.quoted))" : $0.quoted }
+      return "SUM(CAST(CONV(SUBSTRING(MD5(JSON_ARRAY(\(values.joined(separator: ", ")))), 1, 16), 16, 10) AS DECIMAL(65, 0)))"
     }
   }
+
+  private static let longTypes: Set<String> = ["mediumblob", "longblob", "mediumtext", "longtext", "json"]
+  private static let binaryTypes: Set<String> = ["binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit", "geometry",
+                                                 "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"]
 }

@@ -49,10 +49,10 @@ struct PostgresMethod: DatabaseMethod {
     }
     let restore = try Subprocess("pg_restore", ["--exit-on-error", "--single-transaction", "--no-password", "--dbname=\(location.argument)"],
                                  stdin: .pipe, stdout: .null)
-    return PipeLoader(tool: restore, what: "loading \(name) into \(location.redacted)") {
+    return PipeLoader(tool: restore, what: "loading \(name) into \(location.redacted)") { expected in
       let session = try PostgresConnection.session(location.argument)
       try session.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
-      let tables = try PostgresConnection.tableSummaries(session)
+      let tables = try PostgresConnection.tableSummaries(session, like: expected)
       try session.close()
       return tables
     }
@@ -73,23 +73,41 @@ enum PostgresConnection {
     return session
   }
 
-  /// Every ordinary table outside the system schemas: its row count, and the sum of the
-  /// first 64 bits of each row's MD5 (of the row's text form) as a signed integer; the
-  /// sum does not depend on row order. Run inside the snapshot's transaction.
-  static func tableSummaries(_ session: SQLSession) throws -> [ManifestDatabase.Table] {
+  /// Every ordinary table outside the system schemas: its row count and an
+  /// order-independent checksum of its rows (``PostgresChecksum``), each table of
+  /// `expected` in the kind its record names. Run inside the snapshot's transaction.
+  static func tableSummaries(_ session: SQLSession, like expected: [ManifestDatabase.Table] = []) throws -> [ManifestDatabase.Table] {
+    var kinds: [String: PostgresChecksum] = [:]
+    for table in expected {
+      guard let kind = PostgresChecksum(of: table.checksum) else {
+        throw RehostError(.corrupt, "table \(table.name) has the checksum \(table.checksum), of a kind no rehost version computes in PostgreSQL",
+                          hint: "this archive was not written by this rehost version; use a newer one")
+      }
+      kinds[table.name] = kind
+    }
+    let version = Int(try session.value("SELECT current_setting('server_version_num');")) ?? 0
     let names = try session.query("""
       SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
       ORDER BY 1;
       """).map { $0[0] }
     return try names.map { name in
-      let row = try session.query("""
-        SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0) FROM ONLY \(name) t;
-        """)
+      let kind: PostgresChecksum
+      if let recorded = kinds[name] {
+        kind = recorded
+        if kind == .hashrecord64 && version < PostgresChecksum.hashRecordVersion {
+          throw RehostError(.failure, "the snapshot checksummed \(name) with hash_record_extended, which this PostgreSQL (\(version)) lacks",
+                            hint: "restore into PostgreSQL 14 or newer")
+        }
+      } else {
+        let plain = try session.value(PostgresChecksum.allColumnsHashable(name))
+        kind = version >= PostgresChecksum.hashRecordVersion && plain == "t" ? .hashrecord64 : .md5sum64
+      }
+      let row = try session.query("SELECT count(*), coalesce(\(kind.sum), 0) FROM ONLY \(name) t;")
       guard let first = row.first, first.count == 2, let rows = Int64(first[0]) else {
         throw RehostError(.failure, "psql gave an unexpected answer counting \(name)")
       }
-      return .init(name: name, rows: rows, checksum: "md5sum64:" + first[1])
+      return .init(name: name, rows: rows, checksum: kind.rawValue + ":" + first[1])
     }
   }
 
@@ -135,11 +153,11 @@ enum PostgresConnection {
 final class PipeLoader: DatabaseLoader {
   private let tool: Subprocess
   private let what: String
-  private let measure: () throws -> [ManifestDatabase.Table]
+  private let measure: (_ expected: [ManifestDatabase.Table]) throws -> [ManifestDatabase.Table]
   private let observe: ((UnsafeRawBufferPointer) throws -> Void)?
 
   init(tool: Subprocess, what: String, observe: ((UnsafeRawBufferPointer) throws -> Void)? = nil,
-       measure: @escaping () throws -> [ManifestDatabase.Table]) {
+       measure: @escaping (_ expected: [ManifestDatabase.Table]) throws -> [ManifestDatabase.Table]) {
     self.tool = tool
     self.what = what
     self.observe = observe
@@ -158,13 +176,59 @@ final class PipeLoader: DatabaseLoader {
     }
   }
 
-  func finish() throws -> [ManifestDatabase.Table] {
+  func finish(like expected: [ManifestDatabase.Table]) throws -> [ManifestDatabase.Table] {
     tool.closeInput()
     try tool.waitForSuccess(doing: what)
-    return try measure()
+    return try measure(expected)
   }
 
   func commit() throws {}
 
   func abort() { tool.terminate() }
+}
+
+/// The order-independent table checksums rehost computes inside PostgreSQL, named in the
+/// manifest by their prefix (docs/FORMAT.md).
+enum PostgresChecksum: String {
+  /// The sum of `hash_record_extended(row, 0)`: each column hashed from its stored value by
+  /// its type's own 64-bit hash, about four times faster than md5sum64, which spends most
+  /// of its time writing every row out as text. Only for tables whose columns are all of
+  /// the built-in scalar types listed below (or domains over them) with deterministic
+  /// collations, and from PostgreSQL 14; any other table gets md5sum64.
+  case hashrecord64
+  /// The sum of the first 64 bits of the MD5 of each row's text form, as a signed integer.
+  case md5sum64
+
+  static let hashRecordVersion = 140000
+
+  init?(of checksum: String) {
+    guard let colon = checksum.firstIndex(of: ":") else { return nil }
+    self.init(rawValue: String(checksum[..<colon]))
+  }
+
+  /// The SQL aggregate over `FROM ONLY table t`.
+  var sum: String {
+    switch self {
+    case .hashrecord64: return "sum(hash_record_extended(t, 0)::numeric)"
+    case .md5sum64: return "sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric)"
+    }
+  }
+
+  /// Types whose extended hash reads the stored value alike on every server of the same
+  /// byte order (text types only under deterministic collations).
+  static let hashableTypes = ["bool", "int2", "int4", "int8", "oid", "float4", "float8", "numeric", "text", "varchar", "bpchar", "char",
+                              "name", "bytea", "date", "time", "timestamp", "timestamptz", "interval", "uuid", "inet", "cidr", "macaddr", "jsonb"]
+
+  /// `t` when every column of `table` (a quoted name) has one of ``hashableTypes``.
+  static func allColumnsHashable(_ table: String) -> String {
+    let types = hashableTypes.map { "'\($0)'" }.joined(separator: ", ")
+    return """
+      SELECT NOT EXISTS (SELECT 1 FROM pg_attribute a
+        JOIN pg_type d ON d.oid = a.atttypid
+        JOIN pg_type b ON b.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END
+        LEFT JOIN pg_collation c ON c.oid = a.attcollation
+        WHERE a.attrelid = '\(table.replacingOccurrences(of: "'", with: "''"))'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+          AND (b.typnamespace <> 'pg_catalog'::regnamespace OR b.typname NOT IN (\(types)) OR NOT coalesce(c.collisdeterministic, true)));
+      """
+  }
 }

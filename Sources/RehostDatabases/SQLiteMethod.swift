@@ -70,7 +70,7 @@ final class SQLiteLoader: DatabaseLoader {
 
   func write(_ bytes: UnsafeRawBufferPointer) throws { try file.write(bytes) }
 
-  func finish() throws -> [ManifestDatabase.Table] {
+  func finish(like expected: [ManifestDatabase.Table]) throws -> [ManifestDatabase.Table] {
     try file.finish()
     let database = try SQLiteDatabase(path: file.temporaryPath, readOnly: false)
     try database.checkIntegrity()

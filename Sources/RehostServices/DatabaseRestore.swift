@@ -78,7 +78,7 @@ final class DatabaseRestore {
       guard Databases.method(ofFile: record.files.first ?? "") == record.method else {
         throw RehostError(.corrupt, "database \(name) is recorded as \(record.method) but stored otherwise", hint: "do not trust this archive")
       }
-      let checks = Databases.compare(expected: record.tables, actual: try loader.finish())
+      let checks = Databases.compare(expected: record.tables, actual: try loader.finish(like: record.tables))
       reports.append(DatabaseRestoreReport(name: name, method: record.method, target: target.redacted, tables: checks,
                                            roles: rolesReports[name]))
       let failed = checks.filter { !$0.passed }

@@ -29,7 +29,7 @@ public struct SnapshotOptions {
   public var excludes: [String] = []
   public var chunkSize = ChunkedStream.defaultChunkSize
   public var scryptLogN = PassphraseRecipient.defaultLogN
-  public var compressionLevel: Int32 = 3
+  public var compressionLevel: Int32 = 1
   /// For a backup: its place in its repository, named in the seal.
   public var repository: RepositoryLink?
   /// zstd worker threads; compression then overlaps reading and hashing.

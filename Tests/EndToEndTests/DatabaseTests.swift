@@ -358,3 +358,95 @@ struct MariaDBDatabaseTests {
     #expect(try box.sh("ls -A | grep -c 'tmp-' || true").stdout == "0\n")
   }
 }
+
+/// The checksums the snapshot records for each table of `setupSQL` (loaded by `client`
+/// into a new database), read from a restore's JSON, which must pass.
+private func recordedChecksums(_ box: Sandbox, create: (String) -> String, client: (String) -> String,
+                               location: (String) -> String, setupSQL: String) throws -> [String: String] {
+  let source = uniqueDatabaseName("sum"), target = uniqueDatabaseName("sumback")
+  try box.write("setup.sql", Array(setupSQL.utf8))
+  try box.mustSh("\(create(source)) && \(client(source)) < setup.sql && \(create(target))")
+  _ = try box.sh("rm -f s.rehost s.rehost.seal")
+  let snap = try box.rehost("snapshot", "d=" + location(source), "--out", "s.rehost", "--recipient", "op.pub", "--sign", "op.key", "--quiet")
+  #expect(snap.status == 0, "\(snap.output)")
+  let restore = try box.rehost("restore", "s.rehost", "--identity", "op.key", "--trust", "op.pub", "--db", "d=" + location(target), "--json")
+  #expect(restore.status == 0, "\(restore.output)")
+  let json = try JSONSerialization.jsonObject(with: Data(restore.stdout.utf8)) as? [String: Any]
+  let tables = ((json?["databases"] as? [[String: Any]])?.first?["tables"] as? [[String: Any]]) ?? []
+  var sums: [String: String] = [:]
+  for table in tables {
+    #expect(table["passed"] as? Bool == true, "\(table)")
+    if let name = table["name"] as? String, let sum = table["expected_checksum"] as? String { sums[name] = sum }
+  }
+  return sums
+}
+
+/// One table's rows, then the same rows altered in ways a faulty load could alter them.
+private struct ChecksumCase {
+  static let variants = ["same rows, other order", "NULL for an empty string", "one byte of a binary value", "a byte moved to the next column", "a row fewer"]
+}
+
+extension MariaDBDatabaseTests {
+  @Test("the table checksum ignores row order and sees NULLs, changed bytes, shifted values and lost rows; long columns count by their MD5")
+  func checksumSees() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    func checksums(_ rows: String) throws -> [String: String] {
+      try recordedChecksums(box, create: { "\(DatabaseServers.mariadbClient) -e 'CREATE DATABASE \($0)'" },
+                            client: { "\(DatabaseServers.mariadbClient) \($0)" }, location: { "mysql:" + DatabaseServers.mariadbOptions($0) },
+                            setupSQL: "CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(20) NULL, b VARCHAR(20) NOT NULL, c VARBINARY(20), doc LONGTEXT, j JSON);\n"
+                              + "INSERT INTO t VALUES " + rows + ";")
+    }
+    let base = try checksums("(1,'ab','',0x0102,REPEAT('x',100000),'{\"k\":1}'),(2,'',  'z',NULL,NULL,NULL),(3,NULL,'q',0x00,'',NULL)")
+    #expect(base["t"]?.hasPrefix("crc32pair:") == true, "\(base)")
+    let variants = [
+      "(3,NULL,'q',0x00,'',NULL),(2,'',  'z',NULL,NULL,NULL),(1,'ab','',0x0102,REPEAT('x',100000),'{\"k\":1}')",
+      "(1,'ab','',0x0102,REPEAT('x',100000),'{\"k\":1}'),(2,NULL,'z',NULL,NULL,NULL),(3,NULL,'q',0x00,'',NULL)",
+      "(1,'ab','',0x0103,REPEAT('x',100000),'{\"k\":1}'),(2,'',  'z',NULL,NULL,NULL),(3,NULL,'q',0x00,'',NULL)",
+      "(1,'a','b',0x0102,REPEAT('x',100000),'{\"k\":1}'),(2,'',  'z',NULL,NULL,NULL),(3,NULL,'q',0x00,'',NULL)",
+      "(1,'ab','',0x0102,REPEAT('x',100000),'{\"k\":1}'),(2,'',  'z',NULL,NULL,NULL)",
+    ]
+    for (name, rows) in zip(ChecksumCase.variants, variants) {
+      let sums = try checksums(rows)
+      if name == ChecksumCase.variants[0] { #expect(sums == base, "\(name)") } else { #expect(sums["t"] != base["t"] && sums["t"] != nil, "\(name): \(sums)") }
+    }
+    // A long column is summed by its MD5: a change deep inside it still shows.
+    let deep = try checksums("(1,'ab','',0x0102,CONCAT(REPEAT('x',99999),'y'),'{\"k\":1}'),(2,'',  'z',NULL,NULL,NULL),(3,NULL,'q',0x00,'',NULL)")
+    #expect(deep["t"] != base["t"])
+  }
+}
+
+extension PostgresDatabaseTests {
+  @Test("the table checksum ignores row order and sees NULLs, changed bytes, shifted values and lost rows; hash_record_extended only where every type is plain")
+  func checksumSees() throws {
+    let box = try Sandbox()
+    try box.keygen("op")
+    func checksums(_ rows: String) throws -> [String: String] {
+      try recordedChecksums(box, create: { "\(DatabaseServers.psql) -c 'CREATE DATABASE \($0)'" },
+                            client: { "\(DatabaseServers.psql) -d \($0)" }, location: { "postgres:" + DatabaseServers.postgresConninfo($0) },
+                            setupSQL: """
+                              CREATE TABLE t (id int PRIMARY KEY, a text, b varchar(20) NOT NULL, c bytea, at timestamptz, j jsonb);
+                              CREATE TABLE odd (id int, tags text[], spot point);
+                              INSERT INTO odd VALUES (1, '{a,b}', '(1,2)');
+                              INSERT INTO t VALUES \(rows);
+                              """)
+    }
+    let base = try checksums("(1,'ab','','\\x0102','2026-01-01 00:00:00+00','{\"k\":1}'),(2,'','z',NULL,NULL,NULL),(3,NULL,'q','\\x00',NULL,NULL)")
+    #expect(base["public.t"]?.hasPrefix("hashrecord64:") == true, "\(base)")
+    #expect(base["public.odd"]?.hasPrefix("md5sum64:") == true, "\(base)")
+    let variants = [
+      "(3,NULL,'q','\\x00',NULL,NULL),(2,'','z',NULL,NULL,NULL),(1,'ab','','\\x0102','2026-01-01 00:00:00+00','{\"k\":1}')",
+      "(1,'ab','','\\x0102','2026-01-01 00:00:00+00','{\"k\":1}'),(2,NULL,'z',NULL,NULL,NULL),(3,NULL,'q','\\x00',NULL,NULL)",
+      "(1,'ab','','\\x0103','2026-01-01 00:00:00+00','{\"k\":1}'),(2,'','z',NULL,NULL,NULL),(3,NULL,'q','\\x00',NULL,NULL)",
+      "(1,'a','b','\\x0102','2026-01-01 00:00:00+00','{\"k\":1}'),(2,'','z',NULL,NULL,NULL),(3,NULL,'q','\\x00',NULL,NULL)",
+      "(1,'ab','','\\x0102','2026-01-01 00:00:00+00','{\"k\":1}'),(2,'','z',NULL,NULL,NULL)",
+    ]
+    for (name, rows) in zip(ChecksumCase.variants, variants) {
+      let sums = try checksums(rows)
+      if name == ChecksumCase.variants[0] { #expect(sums == base, "\(name)") } else {
+        #expect(sums["public.t"] != base["public.t"] && sums["public.t"] != nil, "\(name): \(sums)")
+        #expect(sums["public.odd"] == base["public.odd"])
+      }
+    }
+  }
+}

@@ -84,6 +84,53 @@ struct InsertRowCounterTests {
     for byte in bytes { [byte].withUnsafeBytes { counter.consume($0) } }
     #expect(counter.rows == ["users": 6, "empty_then_full": 2])
   }
+
+  @Test("random dumps, cut into random pieces, count what was written")
+  func randomDumps() {
+    var rng = SystemRandomNumberGenerator()
+    let alphabet = Array("ab (),;'`\\\nINSERT INTO VALUES".utf8)
+    for _ in 0..<200 {
+      var expected: [String: Int64] = [:]
+      var dump = "-- MariaDB dump\nCREATE TABLE `t` (`a` text);\n"
+      for _ in 0..<Int.random(in: 1...6, using: &rng) {
+        let table = ["t", "u", "odd;name", "v(1)"].randomElement(using: &rng)!
+        let tuples = (0..<Int.random(in: 1...20, using: &rng)).map { _ -> String in
+          let values = (0..<Int.random(in: 1...4, using: &rng)).map { _ -> String in
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: return "NULL"
+            case 1: return "0x" + String(Int.random(in: 0..<0xffff, using: &rng), radix: 16)
+            case 2: return String(Int.random(in: -99...99, using: &rng))
+            default:
+              let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+              var escaped = ""
+              for byte in text {
+                switch byte {
+                case 0x27: escaped += "\\'"
+                case 0x5c: escaped += "\\\\"
+                case 0x0a: escaped += "\\n"
+                default: escaped += String(UnicodeScalar(byte))
+                }
+              }
+              return "'" + escaped + "'"
+            }
+          }
+          return "(" + values.joined(separator: ",") + ")"
+        }
+        expected[table, default: 0] += Int64(tuples.count)
+        dump += "INSERT INTO `\(table)` VALUES " + tuples.joined(separator: Bool.random(using: &rng) ? "," : ",\n") + ";\n"
+        if Bool.random(using: &rng) { dump += "/*!40000 ALTER TABLE `\(table)` ENABLE KEYS */;\n-- INSERT INTO `t` VALUES (1);\n" }
+      }
+      let bytes = Array(dump.utf8)
+      let counter = InsertRowCounter()
+      var offset = 0
+      while offset < bytes.count {
+        let length = min(bytes.count - offset, Int.random(in: 1...64, using: &rng))
+        bytes[offset..<offset + length].withUnsafeBytes { counter.consume($0) }
+        offset += length
+      }
+      #expect(counter.rows == expected, "\(dump)")
+    }
+  }
 }
 
 @Suite("Dump parts")
