@@ -30,6 +30,8 @@ if [ ! -d mdb/data ]; then
   mariadb-install-db --no-defaults --datadir="$work/mdb/data" --user="$user" --auth-root-authentication-method=normal \
     --skip-test-db >mdb/install.log 2>&1
 fi
+# (a server left by an interrupted run is stopped first)
+if [ -f mdb/pid ]; then kill "$(cat mdb/pid)" 2>/dev/null || true; for _ in $(seq 1 40); do [ -f mdb/pid ] || break; sleep 0.25; done; fi
 setsid /usr/sbin/mariadbd --no-defaults --datadir="$work/mdb/data" --socket="$work/mdb/sock" --skip-networking \
   --user="$user" --pid-file="$work/mdb/pid" --log-error="$work/mdb/error.log" --innodb-flush-log-at-trx-commit=0 \
   --innodb-buffer-pool-size=512M </dev/null >/dev/null 2>&1 &
@@ -40,6 +42,7 @@ if [ ! -d pg/data ]; then
   mkdir -p pg; [ -n "$as_pg" ] && chown postgres pg
   $as_pg "$pgbin/initdb" -D "$work/pg/data" -A trust -U postgres --no-sync >pg/initdb.log 2>&1
 fi
+$as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
 $as_pg "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 60 \
   -o "-k '$work/pg' -c listen_addresses='' -c fsync=off -c shared_buffers=256MB" start >/dev/null
 stop() {

@@ -27,6 +27,7 @@ unsigned int rehost_rename_noreplace_flag(void) { return RENAME_NOREPLACE; }
 unsigned int rehost_rename_exchange_flag(void) { return RENAME_EXCHANGE; }
 
 int rehost_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int rehost_pipe_grow(int fd, int bytes) { return fcntl(fd, F_SETPIPE_SZ, bytes); }
 
 int rehost_inode_flags(int fd, int *flags) { return ioctl(fd, FS_IOC_GETFLAGS, flags); }
 int rehost_flag_immutable(void) { return FS_IMMUTABLE_FL; }

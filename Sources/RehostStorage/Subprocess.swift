@@ -51,6 +51,9 @@ public final class Subprocess {
     func closePipes() { (inPipe + outPipe).filter { $0 >= 0 }.forEach { close($0) } }
     if stdin == .pipe, rehost_pipe_cloexec(&inPipe) != 0 { throw SystemError.io("create a pipe for", program) }
     if stdout == .pipe, rehost_pipe_cloexec(&outPipe) != 0 { closePipes(); throw SystemError.io("create a pipe for", program) }
+    // 1 MiB instead of 64 KiB: the tool and rehost then run ahead of each other instead of
+    // taking turns (a PostgreSQL load through rehost took 25 % longer than from a file).
+    for fd in [inPipe[1], outPipe[0]] where fd >= 0 { _ = rehost_pipe_grow(fd, 1 << 20) }
     stderrFD = Subprocess.scratchFile()
     if stdin == .pipe { posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0) }
     else { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }

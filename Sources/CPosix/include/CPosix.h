@@ -18,6 +18,8 @@ unsigned int rehost_rename_exchange_flag(void);
 
 /* A pipe whose ends close on exec. */
 int rehost_pipe_cloexec(int fds[2]);
+/// Grows a pipe's buffer (F_SETPIPE_SZ); best effort, capped by /proc/sys/fs/pipe-max-size.
+int rehost_pipe_grow(int fd, int bytes);
 
 /* The inode flags chattr sets (FS_IOC_GETFLAGS), and the two rehost names. */
 int rehost_inode_flags(int fd, int *flags);
