@@ -13,7 +13,9 @@
 #   50,000 of them: the batch GCD alone (from REHOST_TIMINGS), target under a minute
 #   6,000 genuine RSA-2048 private keys (two 1024-bit primes; half PKCS#8, half PKCS#1):
 #   rehost check DIR   vs   badkeys -m on their moduli, the same checks (badkeys 0.0.21
-#   does not read private key files); target: rehost at least 50 times as fast
+#   does not read private key files); target: rehost at least 50 times as fast. rehost
+#   uses the primes a private key gives: shared primes by a table, no batch GCD (it runs
+#   only for moduli whose primes are not known)
 #
 # The keys come from bench/gen-rsa-keys.c (compiled here against GMP), generated once
 # into $BENCH_DIR/keys (about 2 minutes on 2 cores). Each side keeps its best of $ROUNDS
