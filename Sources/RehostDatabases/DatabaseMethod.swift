@@ -105,6 +105,31 @@ public enum Databases {
   }
 }
 
+/// A kind of table checksum an engine computes, named in the manifest by its prefix
+/// (`kind:value`).
+protocol TableChecksumKind: RawRepresentable where RawValue == String {}
+
+extension TableChecksumKind {
+  init?(of checksum: String) {
+    guard let colon = checksum.firstIndex(of: ":") else { return nil }
+    self.init(rawValue: String(checksum[..<colon]))
+  }
+
+  /// The kind each table of `expected` was summed with, so a restore measures alike; a
+  /// kind unknown to `engine` means the archive came from elsewhere.
+  static func recorded(in expected: [ManifestDatabase.Table], engine: String) throws -> [String: Self] {
+    var kinds: [String: Self] = [:]
+    for table in expected {
+      guard let kind = Self(of: table.checksum) else {
+        throw RehostError(.corrupt, "table \(table.name) has the checksum \(table.checksum), of a kind no rehost version computes in \(engine)",
+                          hint: "this archive was not written by this rehost version; use a newer one")
+      }
+      kinds[table.name] = kind
+    }
+    return kinds
+  }
+}
+
 /// One table's verdict after a restore.
 public struct TableCheck: Sendable {
   public let name: String

@@ -149,14 +149,7 @@ struct MariaDBConnection {
   /// (``MariaDBChecksum``), each table of `expected` in the kind its record names.
   /// Run inside the snapshot's transaction.
   static func tableSummaries(_ session: SQLSession, like expected: [ManifestDatabase.Table] = []) throws -> [ManifestDatabase.Table] {
-    var kinds: [String: MariaDBChecksum] = [:]
-    for table in expected {
-      guard let kind = MariaDBChecksum(of: table.checksum) else {
-        throw RehostError(.corrupt, "table \(table.name) has the checksum \(table.checksum), of a kind no rehost version computes in MariaDB",
-                          hint: "this archive was not written by this rehost version; use a newer one")
-      }
-      kinds[table.name] = kind
-    }
+    let kinds = try MariaDBChecksum.recorded(in: expected, engine: "MariaDB")
     let names = try session.query("""
       SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME;
       """).map { $0[0] }
@@ -179,7 +172,7 @@ struct MariaDBConnection {
 
 /// The order-independent table checksums rehost computes inside MariaDB, named in the
 /// manifest by their prefix (docs/FORMAT.md).
-enum MariaDBChecksum: String {
+enum MariaDBChecksum: String, TableChecksumKind {
   /// Per row, the CRC-32 of its bytes plus 2^32 times the CRC-32 of those bytes reversed,
   /// summed exactly: 64 bits a row, and CRC32 is hardware-fast in the server. A row's
   /// bytes are its columns as binary strings joined by 0x1f, long types (MEDIUM/LONG
@@ -198,11 +191,6 @@ enum MariaDBChecksum: String {
     let type: String
     let nullable: Bool
     var quoted: String { "`" + name.replacingOccurrences(of: "`", with: "``") + "`" }
-  }
-
-  init?(of checksum: String) {
-    guard let colon = checksum.firstIndex(of: ":") else { return nil }
-    self.init(rawValue: String(checksum[..<colon]))
   }
 
   /// The SQL aggregate over a table with these columns (NULL for a table with no rows).

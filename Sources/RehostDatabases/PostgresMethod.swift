@@ -77,14 +77,7 @@ enum PostgresConnection {
   /// order-independent checksum of its rows (``PostgresChecksum``), each table of
   /// `expected` in the kind its record names. Run inside the snapshot's transaction.
   static func tableSummaries(_ session: SQLSession, like expected: [ManifestDatabase.Table] = []) throws -> [ManifestDatabase.Table] {
-    var kinds: [String: PostgresChecksum] = [:]
-    for table in expected {
-      guard let kind = PostgresChecksum(of: table.checksum) else {
-        throw RehostError(.corrupt, "table \(table.name) has the checksum \(table.checksum), of a kind no rehost version computes in PostgreSQL",
-                          hint: "this archive was not written by this rehost version; use a newer one")
-      }
-      kinds[table.name] = kind
-    }
+    let kinds = try PostgresChecksum.recorded(in: expected, engine: "PostgreSQL")
     let version = Int(try session.value("SELECT current_setting('server_version_num');")) ?? 0
     let names = try session.query("""
       SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -189,7 +182,7 @@ final class PipeLoader: DatabaseLoader {
 
 /// The order-independent table checksums rehost computes inside PostgreSQL, named in the
 /// manifest by their prefix (docs/FORMAT.md).
-enum PostgresChecksum: String {
+enum PostgresChecksum: String, TableChecksumKind {
   /// The sum of `hash_record_extended(row, 0)`: each column hashed from its stored value by
   /// its type's own 64-bit hash, about four times faster than md5sum64, which spends most
   /// of its time writing every row out as text. Only for tables whose columns are all of
@@ -200,11 +193,6 @@ enum PostgresChecksum: String {
   case md5sum64
 
   static let hashRecordVersion = 140000
-
-  init?(of checksum: String) {
-    guard let colon = checksum.firstIndex(of: ":") else { return nil }
-    self.init(rawValue: String(checksum[..<colon]))
-  }
 
   /// The SQL aggregate over `FROM ONLY table t`.
   var sum: String {
