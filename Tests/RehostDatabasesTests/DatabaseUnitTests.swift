@@ -200,3 +200,27 @@ struct TableCheckTests {
     #expect(record.jsonLine().hasPrefix(ManifestDatabase.linePrefix))
   }
 }
+
+@Suite("Table checksum kinds")
+struct ChecksumKindTests {
+  @Test("a restore measures each table with the kind its record names; an unknown kind is a corrupt archive")
+  func recordedKinds() throws {
+    let expected: [ManifestDatabase.Table] = [.init(name: "old", rows: 1, checksum: "md5sum64:-12"),
+                                              .init(name: "new", rows: 2, checksum: "crc32pair:99")]
+    #expect(try MariaDBChecksum.recorded(in: expected, engine: "MariaDB") == ["old": .md5sum64, "new": .crc32pair])
+    #expect(try PostgresChecksum.recorded(in: [.init(name: "t", rows: 0, checksum: "hashrecord64:0")], engine: "PostgreSQL") == ["t": .hashrecord64])
+    for bad in ["crc32pair:1", "sha1:1", "nocolon"] {
+      #expect(throws: RehostError.self) { try PostgresChecksum.recorded(in: [.init(name: "t", rows: 0, checksum: bad)], engine: "PostgreSQL") }
+    }
+  }
+
+  @Test("MariaDB's row string: binary casts, long types by MD5, NULL flags for nullable columns; the old kind as documented")
+  func mariadbExpressions() {
+    let columns: [MariaDBChecksum.Column] = [.init(name: "id", type: "int", nullable: false), .init(name: "doc", type: "LONGTEXT", nullable: true),
+                                             .init(name: "o`dd", type: "varbinary", nullable: true)]
+    let row = "CONCAT_WS(0x1f, CAST(`id` AS BINARY), MD5(`doc`), CAST(`o``dd` AS BINARY), CONCAT(ISNULL(`doc`), ISNULL(`o``dd`)))"
+    #expect(MariaDBChecksum.crc32pair.sum(of: columns) == "SUM(CRC32(\(row)) + (CRC32(REVERSE(\(row))) << 32))")
+    #expect(MariaDBChecksum.md5sum64.sum(of: columns)
+      == "SUM(CAST(CONV(SUBSTRING(MD5(JSON_ARRAY(`id`, `doc`, HEX(`o``dd`))), 1, 16), 16, 10) AS DECIMAL(65, 0)))")
+  }
+}
