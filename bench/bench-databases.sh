@@ -15,6 +15,7 @@
 # made once. Needs: mariadb-server, postgresql, GNU time (make bench installs them).
 set -euo pipefail
 rehost=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "$0")" && pwd)
 work=${BENCH_DIR:-/tmp/rehost-bench}/databases
 rounds=${ROUNDS:-3}
 rows=${ROWS:-1000000}
@@ -83,22 +84,7 @@ if [ "$(psql_ -At -c "SELECT count(*) FROM pg_database WHERE datname = 'ca'")" !
       CASE WHEN g % 5 = 0 THEN NULL ELSE g END FROM generate_series(1, $((rows / 5))) g;"
 fi
 
-# once COMMAND: wall time (s) and peak RSS (KiB) of one run, into $run_s, $run_kib.
-once() {
-  eval "${pre:-true}"
-  /usr/bin/time -f "%e %M" -o time.txt bash -c "$1" >/dev/null 2>err.txt || { cat err.txt >&2; echo "failed: $1" >&2; exit 1; }
-  read -r run_s run_kib < time.txt
-}
-# compare REF OURS: alternate; keep each side's best time (and that run's peak RSS).
-compare() {
-  ref_s=""; our_s=""
-  for _ in $(seq "$rounds"); do
-    once "$1"
-    if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; fi
-    once "$2"
-    if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
-  done
-}
+source "$here/measure.sh"
 row() { # row WHAT REFERENCE-NAME TARGET
   awk -v w="$1" -v r="$2" -v t="$3" -v os="$our_s" -v ok="$our_kib" -v rs="$ref_s" 'BEGIN {
     printf "%-20s rehost %6.2f s %6.1f MiB peak | %-22s %6.2f s | time ratio %.2f (target %s)\n", w, os, ok / 1024, r, rs, os / rs, t }'

@@ -34,25 +34,10 @@ done
 age_pub=$(age-keygen -y age.key)
 bytes=$(du -sb corpus-1 | cut -f1)
 
-# once COMMAND: wall time (s) and peak RSS (KiB) of one run, into $run_s, $run_kib.
-once() {
+source "$here/measure.sh"
+before_each() {
   rm -rf out ref-out out.rehost out.rehost.seal; mkdir -p ref-out
   sync  # start each run with no dirty pages left by the one before
-  if [ -n "${pre:-}" ]; then eval "$pre"; fi  # e.g. drop the page cache
-  /usr/bin/time -f "%e %M" -o time.txt bash -c "$1" >/dev/null 2>err.txt || { cat err.txt >&2; echo "failed: $1" >&2; exit 1; }
-  read -r run_s run_kib < time.txt
-}
-
-# compare REF_CMD OURS_CMD: alternate the two, $rounds times each; keep each side's best
-# time (with that run's peak RSS) in $ref_s $ref_kib $our_s $our_kib.
-compare() {
-  ref_s=""; our_s=""
-  for _ in $(seq "$rounds"); do
-    once "$1"
-    if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
-    once "$2"
-    if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
-  done
 }
 
 row() { # row WHAT OURS_S OURS_KIB REF_S REF_KIB

@@ -176,14 +176,8 @@ final class PartWriter {
   func copy(from source: ByteSource, observe: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws {
     let queue = BlockPipe(capacity: 4, blockSize: PartWriter.readAhead / 4)
     let reader = BackgroundTask(name: "rehost-dump-reader") { () throws -> Void in
-      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
-      defer { buffer.deallocate() }
       do {
-        while true {
-          let n = try source.read(into: buffer)
-          if n == 0 { break }
-          try queue.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try queue.write(contentsOf: source, bufferSize: 256 << 10)
         queue.close(error: nil)
       } catch {
         queue.close(error: error)

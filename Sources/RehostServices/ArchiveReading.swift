@@ -40,14 +40,8 @@ final class ArchiveFileReader {
     let hashing = self.hashing
     // From here on `hashing` and its chain belong to the stage's thread.
     stage = BackgroundTask(name: "rehost-decrypt") {
-      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-      defer { buffer.deallocate() }
       do {
-        while true {
-          let n = try plaintext.read(into: buffer)
-          if n == 0 { break }
-          try pipe.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
+        try pipe.write(contentsOf: plaintext)
         // The final chunk has authenticated and nothing follows it; hash what is left.
         let digest = try hashing.drainAndDigest()
         pipe.close(error: nil)

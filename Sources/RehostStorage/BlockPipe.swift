@@ -51,6 +51,18 @@ public final class BlockPipe: ByteSink, ByteSource, @unchecked Sendable {
     }
   }
 
+  /// Producer: copies `source` to its end into the pipe, `bufferSize` bytes at a time
+  /// (the pipe stays open: the caller closes it, with the error if this throws).
+  public func write(contentsOf source: ByteSource, bufferSize: Int = 1 << 20) throws {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      let n = try source.read(into: buffer)
+      if n == 0 { return }
+      try write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+  }
+
   /// Producer: the end of the stream.
   public func finish() throws { close(error: nil) }
 

@@ -1,0 +1,23 @@
+# measure.sh - sourced by the benches: timed runs, the reference and rehost alternating.
+#
+# once COMMAND: wall time (s) and peak RSS (KiB) of one run, into $run_s, $run_kib. Before
+# it, the function before_each (if the bench defines one), then the shell text in $pre
+# (e.g. drop the page cache).
+once() {
+  if declare -F before_each >/dev/null; then before_each; fi
+  if [ -n "${pre:-}" ]; then eval "$pre"; fi
+  /usr/bin/time -f "%e %M" -o time.txt bash -c "$1" >/dev/null 2>err.txt || { cat err.txt >&2; echo "failed: $1" >&2; exit 1; }
+  read -r run_s run_kib < time.txt
+}
+
+# compare REF_CMD OURS_CMD: alternate the two, $rounds times each; keep each side's best
+# time (with that run's peak RSS) in $ref_s $ref_kib $our_s $our_kib.
+compare() {
+  ref_s=""; our_s=""
+  for _ in $(seq "$rounds"); do
+    once "$1"
+    if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
+    once "$2"
+    if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
+  done
+}
