@@ -30,8 +30,39 @@ public struct KeyFacts: Sendable, Equatable {
   public var debianFingerprint: String? { modulusLineSHA1.map { String($0.suffix(20)) } }
 
   /// The modulus as minimal big-endian bytes (badkeys hashes these).
-  public var rsaModulusBytes: [UInt8]? {
-    rsaModulusHex.flatMap { Hex.decode($0.count % 2 == 1 ? "0" + $0 : $0) }
+  public let rsaModulusBytes: [UInt8]?
+
+  /// An RSA key from its modulus (big-endian, leading zeros allowed) and exponent.
+  init(rsaModulus: [UInt8], exponent: UInt64?) {
+    let bytes = rsaModulus.drop { $0 == 0 }
+    algorithm = "RSA"
+    bits = bytes.first.map { (bytes.count - 1) * 8 + (8 - $0.leadingZeroBitCount) } ?? 0
+    rsaModulusBytes = bytes.isEmpty ? nil : Array(bytes)
+    rsaModulusHex = bytes.isEmpty ? nil : Self.upperHex(bytes)
+    rsaExponent = exponent
+  }
+
+  /// A key other than RSA.
+  init(algorithm: String, bits: Int, spkiSHA256: String?, dsaNumbers: [[UInt8]]?) {
+    self.algorithm = algorithm
+    self.bits = bits
+    rsaModulusHex = nil
+    rsaModulusBytes = nil
+    rsaExponent = nil
+    self.spkiSHA256 = spkiSHA256
+    self.dsaNumbers = dsaNumbers
+  }
+
+  /// Upper-case hex without a leading zero digit, as `openssl rsa -modulus` prints it.
+  static func upperHex(_ bytes: ArraySlice<UInt8>) -> String {
+    let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+      if !(out.isEmpty && b >> 4 == 0) { out.append(digits[Int(b >> 4)]) }
+      out.append(digits[Int(b & 0x0f)])
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// SHA-1 of the text "Modulus=" + HEX + "\n", in full (hex).
@@ -238,6 +269,11 @@ public enum KeyInspection {
   /// The DER inside the next PEM block of `bio`, handed to `body`; wiped before it is
   /// freed, as it may be a private key.
   static func withPEMBody<T>(_ bio: OpaquePointer, _ body: (UnsafeMutablePointer<UInt8>, Int) -> T?) -> T? {
+    var pem: UnsafeMutablePointer<CChar>?
+    let pemLength = rehost_bio_get_mem_data(bio, &pem)
+    if pemLength > 0, let pem, let result = PEMBlock.withDER(UnsafeRawBufferPointer(start: pem, count: pemLength), body) {
+      return result
+    }
     var name: UnsafeMutablePointer<CChar>?, header: UnsafeMutablePointer<CChar>?, data: UnsafeMutablePointer<UInt8>?
     var length = 0
     guard PEM_read_bio(bio, &name, &header, &data, &length) == 1, let data else { return nil }
@@ -276,11 +312,10 @@ public enum KeyInspection {
   }
 
   static func rsaFacts(n: OpaquePointer, e: OpaquePointer) -> KeyFacts {
-    var modulus = hex(n)
-    // BN_bn2hex pads to whole bytes; `openssl rsa -modulus` (BN_print) does not.
-    if modulus.count > 1 && modulus.hasPrefix("0") { modulus.removeFirst() }
+    var modulus = [UInt8](repeating: 0, count: Int((BN_num_bits(n) + 7) / 8))
+    BN_bn2bin(n, &modulus)
     let exponent = BN_num_bits(e) <= 64 ? UInt64(BN_get_word(e)) : nil
-    return KeyFacts(algorithm: "RSA", bits: Int(BN_num_bits(n)), rsaModulusHex: modulus.isEmpty ? nil : modulus, rsaExponent: exponent)
+    return KeyFacts(rsaModulus: modulus, exponent: exponent)
   }
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {
@@ -330,8 +365,7 @@ public enum KeyInspection {
         rehost_openssl_free(der)
       }
     }
-    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), rsaModulusHex: nil, rsaExponent: nil,
-                    spkiSHA256: spki, dsaNumbers: dsa)
+    return KeyFacts(algorithm: name.uppercased(), bits: Int(EVP_PKEY_get_bits(pkey)), spkiSHA256: spki, dsaNumbers: dsa)
   }
 
   static func certificateFacts(_ cert: OpaquePointer) -> CertificateFacts {

@@ -1,3 +1,4 @@
+import COpenSSL
 import Glibc
 
 /// One `-----BEGIN LABEL-----` ... `-----END LABEL-----` block of a PEM text.
@@ -45,6 +46,36 @@ struct PEMBlock {
       }
     }
     return blocks
+  }
+
+  /// The DER a block holds, decoded here when the block is BEGIN, lines of base64, END
+  /// (no headers), and handed to `body`; both buffers are wiped before they are freed, as
+  /// they may hold a private key. nil, without calling `body`, for anything else (then
+  /// OpenSSL's PEM reader, with its errors, has the block): this skips its BIO and line
+  /// buffers, a sixth of a key check's time.
+  static func withDER<T>(_ block: UnsafeRawBufferPointer, _ body: (UnsafeMutablePointer<UInt8>, Int) -> T?) -> T?? {
+    guard let firstEnd = block.firstIndex(of: 0x0A) else { return nil }
+    var lastStart = block.count - 1  // the END line's start: after the last LF but the final one
+    while lastStart > 0 && block[lastStart - 1] != 0x0A { lastStart -= 1 }
+    guard lastStart > firstEnd else { return nil }
+    var base64 = [UInt8](repeating: 0, count: lastStart - firstEnd)
+    defer { base64.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
+    var count = 0
+    for c in block[(firstEnd + 1)..<lastStart] {
+      switch c {
+      case 0x0A, 0x0D, 0x20, 0x09: continue
+      case 0x3A: return nil  // "Name: value": a header line
+      default: base64[count] = c; count += 1
+      }
+    }
+    guard count > 0, count % 4 == 0 else { return nil }
+    let padding = base64[count - 1] != 0x3D ? 0 : base64[count - 2] != 0x3D ? 1 : 2
+    guard !base64[0..<(count - padding)].contains(0x3D) else { return nil }  // '=' only at the end
+    var der = [UInt8](repeating: 0, count: count / 4 * 3)
+    defer { der.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
+    let decoded = EVP_DecodeBlock(&der, base64, Int32(count))
+    guard decoded == Int32(der.count) else { return nil }
+    return der.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count - padding) }
   }
 
   private static func starts(_ line: UnsafeBufferPointer<UInt8>, with prefix: StaticString) -> Bool {

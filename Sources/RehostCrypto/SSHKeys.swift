@@ -97,13 +97,11 @@ public enum SSHKeys {
     }
     if type == "ssh-rsa" {
       guard let e = reader.string(), let n = reader.string() else { return nil }
-      let modulus = Array(n.drop { $0 == 0 })
-      var hex = Hex.encode(modulus).uppercased()
-      if hex.hasPrefix("0") { hex.removeFirst() }
       let exponentBytes = e.drop { $0 == 0 }
       let exponent: UInt64? = exponentBytes.count <= 8 ? exponentBytes.reduce(0) { $0 << 8 | UInt64($1) } : nil
-      bits = modulus.isEmpty ? 0 : (modulus.count - 1) * 8 + (8 - modulus[0].leadingZeroBitCount)
-      rsa = KeyFacts(algorithm: "RSA", bits: bits, rsaModulusHex: hex, rsaExponent: exponent)
+      let key = KeyFacts(rsaModulus: n, exponent: exponent)
+      bits = key.bits
+      rsa = key
     }
     return Found(line: line, type: type, blob: blob, rsa: rsa, bits: bits, isPrivateKeyFile: privateFile, dsaPublic: dsaPublic)
   }

@@ -4,9 +4,44 @@
 /// On GMP, like batch GCD: its gcd, square roots and word divisions make these a few
 /// microseconds per key, so that checking a hundred thousand keys takes seconds.
 public enum ModulusAnalysis {
+  /// What the checks below say about one modulus.
+  public struct Verdicts: Equatable, Sendable {
+    /// Its smallest prime factor below 10,000, if any.
+    public var smallFactor: UInt64?
+    /// What the private key's primes say, when they were given (and there is no small factor).
+    public var primes: PrimesVerdict?
+    /// Its primes are so close that Fermat's method factors it: by the primes given, else by
+    /// the search (which runs only when neither primes nor a small factor answered).
+    public var fermat = false
+    public var roca = false
+    public init() {}
+  }
+
+  /// Every check of this file on one modulus, parsed once: a check of a key runs them all,
+  /// and reading the hex once per check cost more than some of the checks. `primesHex` is a
+  /// private key's p and q. nil when `modulusHex` is not hex.
+  public static func verdicts(modulusHex: String, primesHex: [String]? = nil) -> Verdicts? {
+    guard let n = GMPInteger(hex: modulusHex) else { return nil }
+    var verdicts = Verdicts()
+    if let p = smallFactor(n) {
+      verdicts.smallFactor = p
+    } else if let primesHex, primesHex.count == 2 {
+      let verdict = GMPInteger(hex: primesHex[0]).flatMap { p in GMPInteger(hex: primesHex[1]).map { checkPrimes(n, p, $0, rounds: 100) } }
+      verdicts.primes = verdict ?? .productIsNotModulus
+      verdicts.fermat = verdict == .fermatFactors
+    } else {
+      verdicts.fermat = fermatFactors(n, rounds: 100) != nil
+    }
+    verdicts.roca = hasROCAFingerprint(n)
+    return verdicts
+  }
+
   /// The smallest prime factor of `n` below 10,000, if any (nil if `n` is that prime).
   public static func smallFactor(modulusHex: String) -> UInt64? {
-    guard let n = GMPInteger(hex: modulusHex) else { return nil }
+    GMPInteger(hex: modulusHex).flatMap(smallFactor)
+  }
+
+  static func smallFactor(_ n: GMPInteger) -> UInt64? {
     // One gcd with the product of all those primes tells whether any divides n;
     // only then is the prime looked for, one word division at a time.
     let reduced = GMPInteger(), gcd = GMPInteger()
@@ -23,7 +58,7 @@ public enum ModulusAnalysis {
   static let smallPrimes = primes(below: 10_000)
 
   /// The product of the primes below 10,000 (about 14,400 bits).
-  nonisolated(unsafe) static let smallPrimeProduct: GMPInteger = {
+  static let smallPrimeProduct: GMPInteger = {
     let product = GMPInteger(1)
     for p in smallPrimes { product.mul(product, UInt(p)) }
     return product
@@ -32,7 +67,11 @@ public enum ModulusAnalysis {
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
   /// ceil(sqrt(n)) suffice. Returns the two factors in hex.
   public static func fermatFactors(modulusHex: String, rounds: Int = 100) -> (String, String)? {
-    guard let n = GMPInteger(hex: modulusHex), n.sign > 0 else { return nil }
+    GMPInteger(hex: modulusHex).flatMap { fermatFactors($0, rounds: rounds) }
+  }
+
+  static func fermatFactors(_ n: GMPInteger, rounds: Int) -> (String, String)? {
+    guard n.sign > 0 else { return nil }
     // a = ceil(sqrt(n)); b2 = a^2 - n, then (a+1)^2 - n = b2 + 2a + 1 for each next a.
     let a = GMPInteger(), b2 = GMPInteger()
     a.squareRoot(n, remainder: b2)
@@ -75,6 +114,10 @@ public enum ModulusAnalysis {
     guard let n = GMPInteger(hex: modulusHex), let p = GMPInteger(hex: pHex), let q = GMPInteger(hex: qHex) else {
       return .productIsNotModulus
     }
+    return checkPrimes(n, p, q, rounds: rounds)
+  }
+
+  static func checkPrimes(_ n: GMPInteger, _ p: GMPInteger, _ q: GMPInteger, rounds: Int) -> PrimesVerdict {
     let product = GMPInteger()
     product.mul(p, q)
     guard product.compare(n) == 0, p.compare(1) > 0, q.compare(1) > 0 else { return .productIsNotModulus }
@@ -93,9 +136,30 @@ public enum ModulusAnalysis {
   /// with negligible probability. This follows the published detection method; it is
   /// tested with keys built with that structure, not with keys from an Infineon chip.
   public static func hasROCAFingerprint(modulusHex: String) -> Bool {
-    guard let n = GMPInteger(hex: modulusHex) else { return false }
-    return rocaSubgroups.allSatisfy { r, inSubgroup in inSubgroup[Int(n.remainder(r))] }
+    GMPInteger(hex: modulusHex).map(hasROCAFingerprint) ?? false
   }
+
+  static func hasROCAFingerprint(_ n: GMPInteger) -> Bool {
+    // n mod a product of several of the primes (one word), then mod each of them: a
+    // sixth of the divisions of the big number.
+    rocaGroups.allSatisfy { product, members in
+      let residue = n.remainder(product)
+      return members.allSatisfy { r, inSubgroup in inSubgroup[Int(residue % r)] }
+    }
+  }
+
+  /// The ROCA primes with their subgroups, in groups whose product fits a word.
+  static let rocaGroups: [(product: UInt, members: [(UInt, [Bool])])] = {
+    var groups: [(product: UInt, members: [(UInt, [Bool])])] = []
+    for (r, subgroup) in rocaSubgroups {
+      if let last = groups.last, case let (product, overflow) = last.product.multipliedReportingOverflow(by: r), !overflow {
+        groups[groups.count - 1] = (product, last.members + [(r, subgroup)])
+      } else {
+        groups.append((r, [(r, subgroup)]))
+      }
+    }
+    return groups
+  }()
 
   static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
                                    89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167]

@@ -32,16 +32,10 @@ public enum SharedPrimes {
       shares[index, default: Share(factorHex: factor, partners: [])].partners.append(partner)
     }
 
-    // Private keys: a prime that two moduli hold.
+    // Private keys: a prime that two moduli hold (by its hex in one spelling: GMPInteger's).
     var owners: [String: [Int]] = [:]
-    var primes: [String: GMPInteger] = [:]
     for (index, pair) in primesHex {
-      for hex in Set(pair) {
-        guard let prime = GMPInteger(hex: hex) else { continue }
-        let key = prime.hex
-        owners[key, default: []].append(index)
-        primes[key] = prime
-      }
+      for hex in Set(pair.compactMap(canonicalHex)) { owners[hex, default: []].append(index) }
     }
     for (prime, holders) in owners where holders.count > 1 {
       for a in holders { for b in holders where b != a { flag(a, factor: prime, partner: b) } }
@@ -51,7 +45,7 @@ public enum SharedPrimes {
     let publicIndices = moduliHex.indices.filter { primesHex[$0] == nil }
     let publicModuli = publicIndices.compactMap { GMPInteger(hex: moduliHex[$0]) }
     guard publicModuli.count == publicIndices.count, !publicModuli.isEmpty else { return finished(shares) }
-    let known = owners.keys.sorted().map { primes[$0]! }
+    let known = owners.keys.sorted().compactMap { GMPInteger(hex: $0) }
     let product = known.isEmpty ? nil : BatchGCD.product(known)
     let found = BatchGCD.sharedFactors(publicModuli + (product.map { [$0] } ?? []))
     let flaggedPublic = found.keys.filter { $0 < publicModuli.count }.sorted()
@@ -80,6 +74,17 @@ public enum SharedPrimes {
       }
     }
     return finished(shares)
+  }
+
+  /// `hex` as GMPInteger.hex spells it (upper case, whole bytes, no leading zero byte),
+  /// without a round trip through GMP when it is spelt so already (BN_bn2hex's spelling);
+  /// nil if it is not hex.
+  static func canonicalHex(_ hex: String) -> String? {
+    let isCanonical = hex.utf8.withContiguousStorageIfAvailable { digits in
+      !digits.isEmpty && digits.count % 2 == 0 && !(digits[0] == 0x30 && digits[1] == 0x30)
+        && digits.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+    return isCanonical == true ? hex : GMPInteger(hex: hex)?.hex
   }
 
   static func finished(_ shares: [Int: Share]) -> [Int: Share] {

@@ -31,6 +31,7 @@ extension Scan {
   /// `certs/www.cert.pem`, in the same CA directory or the same directory). A certificate
   /// in such a group that matches none of its keys is reported.
   func keyCertificateMismatches() -> [Finding] {
+    guard !certificatesFound.isEmpty else { return [] }
     var keysByGroup: [String: [FoundKey]] = [:]
     for key in privateKeys {
       for group in Self.pairingGroups(key.file) { keysByGroup[group, default: []].append(key) }

@@ -65,20 +65,13 @@ public enum Checks {
         throw RehostError(.usage, "\(path) does not exist", hint: "check the path")
       }
       if isDirectory.boolValue {
-        let enumerator = FileManager.default.enumerator(atPath: path)
-        var caDirectories: [String] = []
-        var files: [String] = []
-        if Scan.isCADirectory(path) { caDirectories.append(path) }
-        while let relative = enumerator?.nextObject() as? String {
-          let file = path + "/" + relative
-          if relative.hasSuffix("index.txt"), case let dir = (file as NSString).deletingLastPathComponent,
-             dir != path, Scan.isCADirectory(dir) {
-            caDirectories.append(dir)
-          }
-          files.append(file)
+        let walk = CheckFiles.walk(path)
+        for (place, reason) in walk.unreadable {
+          scan.findings.append(Finding(severity: .warning, file: place, line: nil, subject: "file",
+                                       problem: "not checked: \(reason)", action: "check it by hand, or fix the cause and check again"))
         }
-        try scan.files(files)
-        for dir in caDirectories { scan.caDirectory(dir) }
+        try scan.files(walk.files)
+        for dir in Set([path] + walk.withIndex).sorted() where Scan.isCADirectory(dir) { scan.caDirectory(dir) }
       } else if try ArchiveScan.isArchive(path) {
         try ArchiveScan.run(path, options: options, scan: scan)
       } else {
@@ -161,11 +154,9 @@ final class Scan {
   static let maxFileSize = 4 << 20
 
   func file(_ path: String) throws {
-    var st = stat()
-    guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= Self.maxFileSize,
-          let data = FileManager.default.contents(atPath: path) else { return }
+    guard let data = CheckFiles.read(path, limit: Self.maxFileSize) else { return }
     // DER: a binary ASN.1 SEQUENCE (0x30) that is one of the structures we read.
-    if data.first == 0x30, !data.prefix(64).allSatisfy({ $0 >= 0x09 && $0 < 0x7f }), let item = KeyInspection.inspect(der: [UInt8](data)) {
+    if data.first == 0x30, !data.prefix(64).allSatisfy({ $0 >= 0x09 && $0 < 0x7f }), let item = KeyInspection.inspect(der: data) {
       files += 1
       currentFile = path
       currentLine = nil
@@ -259,28 +250,22 @@ final class Scan {
     lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
            subject: subject, add)
     let modulus = key.rsaModulusHex!
-    func fermat() {
+    // A private key's own primes answer what the public key's checks search for.
+    let primes = key.rsaPrimesHex?.count == 2 ? key.rsaPrimesHex : nil
+    let verdicts = ModulusAnalysis.verdicts(modulusHex: modulus, primesHex: primes) ?? .init()
+    if let p = verdicts.smallFactor {
+      add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
+    } else if verdicts.primes == .productIsNotModulus {
+      add(.error, subject, "its primes do not multiply to its modulus: the private key is corrupt or was tampered with",
+          "restore the key from a sound copy and compare it with its certificate")
+    } else if verdicts.primes != nil {
+      self.primes[modulus] = primes
+    }
+    if verdicts.fermat {
       add(.error, subject, "its two primes are so close that Fermat's method factors the modulus at once",
           "replace the key, made with a sound key generator")
     }
-    if let p = ModulusAnalysis.smallFactor(modulusHex: modulus) {
-      add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
-    } else if let primes = key.rsaPrimesHex, primes.count == 2 {
-      // A private key: its own primes answer what the public key's checks search for.
-      switch ModulusAnalysis.checkPrimes(modulusHex: modulus, p: primes[0], q: primes[1]) {
-      case .sound:
-        self.primes[modulus] = primes
-      case .fermatFactors:
-        self.primes[modulus] = primes
-        fermat()
-      case .productIsNotModulus:
-        add(.error, subject, "its primes do not multiply to its modulus: the private key is corrupt or was tampered with",
-            "restore the key from a sound copy and compare it with its certificate")
-      }
-    } else if ModulusAnalysis.fermatFactors(modulusHex: modulus) != nil {
-      fermat()
-    }
-    if ModulusAnalysis.hasROCAFingerprint(modulusHex: modulus) {
+    if verdicts.roca {
       add(.error, subject, "ROCA fingerprint (CVE-2017-15361): made by an Infineon chip whose keys can be factored",
           "replace the key with one generated outside the affected chip (update its firmware first)")
     }

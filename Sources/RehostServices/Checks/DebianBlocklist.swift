@@ -92,7 +92,7 @@ public struct DebianBlocklist: Sendable {
         return ("Debian's list (openssh-blacklist, in \(store.path))", true)
       }
     }
-    if let value {
+    if let value, !badkeys.isEmpty || stores.contains(where: \.hasBadkeys) {
       let digest = SHA256.hash(value)
       let prefix = Array(digest.prefix(15))
       for path in badkeys {
