@@ -35,3 +35,7 @@ static inline void rehost_mpz_fdiv_q(mpz_ptr q, mpz_srcptr a, mpz_srcptr d) { mp
 static inline void rehost_mpz_setbit(mpz_ptr a, unsigned long bit) { mpz_setbit(a, bit); }
 static inline size_t rehost_mpz_bits(mpz_srcptr a) { return mpz_sizeinbase(a, 2); }
 static inline void rehost_mpz_mul_2exp(mpz_ptr r, mpz_srcptr a, unsigned long bits) { mpz_mul_2exp(r, a, bits); }
+/* |a| mod d for a word d, straight on the limbs (mpz_fdiv_ui does more per call). */
+static inline unsigned long rehost_mpz_abs_mod_word(mpz_srcptr a, unsigned long d) {
+  return mpz_size(a) == 0 ? 0 : mpn_mod_1(mpz_limbs_read(a), (mp_size_t)mpz_size(a), d);
+}

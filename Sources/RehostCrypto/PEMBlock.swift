@@ -58,24 +58,25 @@ struct PEMBlock {
     var lastStart = block.count - 1  // the END line's start: after the last LF but the final one
     while lastStart > 0 && block[lastStart - 1] != 0x0A { lastStart -= 1 }
     guard lastStart > firstEnd else { return nil }
-    var base64 = [UInt8](repeating: 0, count: lastStart - firstEnd)
-    defer { base64.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
-    var count = 0
-    for c in block[(firstEnd + 1)..<lastStart] {
-      switch c {
-      case 0x0A, 0x0D, 0x20, 0x09: continue
-      case 0x3A: return nil  // "Name: value": a header line
-      default: base64[count] = c; count += 1
+    let lines = UnsafeRawBufferPointer(rebasing: block[(firstEnd + 1)..<lastStart])
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lines.count) { base64 -> T?? in
+      defer { OPENSSL_cleanse(base64.baseAddress, base64.count) }
+      var count = 0, header = false
+      for c in lines {
+        base64[count] = c
+        // Line ends and blanks are dropped; a colon means "Name: value", a header line.
+        count += c == 0x0A || c == 0x0D || c == 0x20 || c == 0x09 ? 0 : 1
+        header = header || c == 0x3A
+      }
+      guard !header, count > 0, count % 4 == 0 else { return nil }
+      let padding = base64[count - 1] != 0x3D ? 0 : base64[count - 2] != 0x3D ? 1 : 2
+      guard !base64[0..<(count - padding)].contains(0x3D) else { return nil }  // '=' only at the end
+      return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count / 4 * 3) { der -> T?? in
+        defer { OPENSSL_cleanse(der.baseAddress, der.count) }
+        guard EVP_DecodeBlock(der.baseAddress, base64.baseAddress, Int32(count)) == Int32(der.count) else { return nil }
+        return .some(body(der.baseAddress!, der.count - padding))
       }
     }
-    guard count > 0, count % 4 == 0 else { return nil }
-    let padding = base64[count - 1] != 0x3D ? 0 : base64[count - 2] != 0x3D ? 1 : 2
-    guard !base64[0..<(count - padding)].contains(0x3D) else { return nil }  // '=' only at the end
-    var der = [UInt8](repeating: 0, count: count / 4 * 3)
-    defer { der.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) } }
-    let decoded = EVP_DecodeBlock(&der, base64, Int32(count))
-    guard decoded == Int32(der.count) else { return nil }
-    return der.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count - padding) }
   }
 
   private static func starts(_ line: UnsafeBufferPointer<UInt8>, with prefix: StaticString) -> Bool {

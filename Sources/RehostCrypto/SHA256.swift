@@ -7,9 +7,9 @@ public final class SHA256 {
 
   public init() {
     ctx = EVP_MD_CTX_new()
-    // EVP_sha256() is a static, always-available implementation: init cannot fail
-    // short of memory exhaustion, where crashing is the honest outcome.
-    precondition(EVP_DigestInit_ex(ctx, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex(sha256)")
+    // SHA-256 is always available (EVP_sha256() stands in if the fetch failed): init
+    // cannot fail short of memory exhaustion, where crashing is the honest outcome.
+    precondition(EVP_DigestInit_ex(ctx, FetchedDigest.sha256, nil) == 1, "EVP_DigestInit_ex(sha256)")
   }
 
   deinit { EVP_MD_CTX_free(ctx) }

@@ -42,27 +42,66 @@ public enum ModulusAnalysis {
   }
 
   static func smallFactor(_ n: GMPInteger) -> UInt64? {
-    // One gcd with the product of all those primes tells whether any divides n;
-    // only then is the prime looked for, one word division at a time.
-    let reduced = GMPInteger(), gcd = GMPInteger()
-    reduced.mod(smallPrimeProduct, n)
-    gcd.gcd(reduced, n)
-    if reduced.sign == 0 { gcd.set(n) }
-    guard gcd.compare(1) > 0 else { return nil }
-    for p in smallPrimes where n.remainder(UInt(p)) == 0 {
-      return n.compare(UInt(p)) == 0 ? nil : p
+    // n mod a product of several of the primes (one word), then whether each of them
+    // divides that residue, by one multiplication: cheaper than one gcd of n with the
+    // product of all the primes (and the mod that gcd needs first).
+    let groups = smallPrimeGroups
+    var first = 0
+    for (product, end) in zip(groups.products, groups.ends) {
+      let residue = UInt64(n.magnitudeRemainder(UInt(product)))
+      for index in first..<end where groups.primes[index].divides(residue) {
+        let p = groups.primes[index].value
+        return n.compare(UInt(p)) == 0 ? nil : p
+      }
+      first = end
     }
     return nil
   }
 
   static let smallPrimes = primes(below: 10_000)
 
-  /// The product of the primes below 10,000 (about 14,400 bits).
-  static let smallPrimeProduct: GMPInteger = {
-    let product = GMPInteger(1)
-    for p in smallPrimes { product.mul(product, UInt(p)) }
-    return product
-  }()
+  /// A prime with what tells in one multiplication whether it divides a word: x is a
+  /// multiple of an odd p exactly when x·p⁻¹ mod 2⁶⁴ ≤ (2⁶⁴ - 1) / p (the multiples of p
+  /// are what p⁻¹ maps onto 0...(2⁶⁴ - 1) / p).
+  struct SmallPrime: Sendable {
+    let value: UInt64
+    let inverse: UInt64
+    let limit: UInt64
+
+    init(_ p: UInt64) {
+      value = p
+      // p⁻¹ mod 2⁶⁴ by Newton's iteration, each step doubling the correct low bits (p is its own inverse mod 8).
+      var x = p
+      for _ in 0..<5 { x = x &* (2 &- p &* x) }
+      inverse = p == 2 ? 0 : x
+      limit = UInt64.max / p
+    }
+
+    func divides(_ x: UInt64) -> Bool { value == 2 ? x & 1 == 0 : x &* inverse <= limit }
+  }
+
+  /// The primes below 10,000 in ascending order, in groups whose product fits a word:
+  /// group i is primes[ends[i - 1]..<ends[i]], their product products[i].
+  struct WordGroups: Sendable {
+    var primes: [SmallPrime] = []
+    var products: [UInt64] = []
+    var ends: [Int] = []
+
+    init(_ values: [UInt64]) {
+      for p in values {
+        if let last = products.last, case let (product, overflow) = last.multipliedReportingOverflow(by: p), !overflow {
+          products[products.count - 1] = product
+          ends[ends.count - 1] += 1
+        } else {
+          products.append(p)
+          ends.append(primes.count + 1)
+        }
+        primes.append(SmallPrime(p))
+      }
+    }
+  }
+
+  static let smallPrimeGroups = WordGroups(smallPrimes)
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
   /// ceil(sqrt(n)) suffice. Returns the two factors in hex.

@@ -24,6 +24,30 @@ import Testing
     #expect(ModulusAnalysis.smallFactor(modulusHex: "5F8523F") == nil)  // 10007 * 10009
   }
 
+  /// Against plain trial division, on random numbers of 1 to 40 words, half of them
+  /// given a small factor, and the multiplication test against % on every residue class.
+  @Test func smallFactorEqualsTrialDivision() {
+    var generator = SystemRandomNumberGenerator()
+    for round in 0..<3000 {
+      let n = GMPInteger(1)
+      for _ in 0..<Int.random(in: 1...40, using: &generator) { n.mul(n, UInt.random(in: 1...UInt.max, using: &generator)) }
+      if round % 2 == 0 { n.mul(n, UInt(ModulusAnalysis.smallPrimes.randomElement(using: &generator)!)) }
+      if round % 7 == 0 { n.add(n, 1) }
+      let expected = ModulusAnalysis.smallPrimes.first { n.remainder(UInt($0)) == 0 }.flatMap { n.compare(UInt($0)) == 0 ? nil : $0 }
+      #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex) == expected, "\(n.hex)")
+    }
+    for p in ModulusAnalysis.smallPrimes {
+      let prime = ModulusAnalysis.SmallPrime(p)
+      for x in [0, 1, p - 1, p, p + 1, 2 * p, UInt64.max, UInt64.max - UInt64.max % p, UInt64.max / p * p - p] {
+        #expect(prime.divides(x) == (x % p == 0), "\(x) mod \(p)")
+      }
+      for _ in 0..<20 {
+        let x = UInt64.random(in: 0...UInt64.max / p, using: &generator) * p &+ UInt64.random(in: 0..<2, using: &generator)
+        #expect(prime.divides(x) == (x % p == 0), "\(x) mod \(p)")
+      }
+    }
+  }
+
   /// With the primes known, the verdict is computed, not searched for: it must agree with
   /// the search, step for step, at the edge of the rounds allowed.
   @Test func knownPrimesAgreeWithTheSearch() {
