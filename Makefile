@@ -60,7 +60,7 @@ test: test-deps
 # (default 120). Seeds: Tests/Fuzz/corpus (python3 Tests/Fuzz/make-corpus.py writes
 # them); new inputs go to .build-fuzz/corpus, crashes to .build-fuzz/findings (Swift's
 # own backtracer is off so that libFuzzer's handler saves the input).
-FUZZ_TARGETS := header chunks seal manifest tar policy inventory share runbook journal backup-config repository chain
+FUZZ_TARGETS := header chunks seal manifest tar policy inventory share runbook journal backup-config repository chain keys
 FUZZ_SECONDS ?= 120
 
 fuzz-build:

@@ -36,7 +36,7 @@ public struct KeyFacts: Sendable, Equatable {
     algorithm = "RSA"
     bits = bytes.first.map { (bytes.count - 1) * 8 + (8 - $0.leadingZeroBitCount) } ?? 0
     rsaModulusBytes = bytes.isEmpty ? nil : Array(bytes)
-    rsaModulusHex = bytes.isEmpty ? nil : Self.upperHex(bytes)
+    rsaModulusHex = bytes.isEmpty ? nil : Self.upperHex(bytes, wholeBytes: false)
     rsaExponent = exponent
   }
 
@@ -51,13 +51,14 @@ public struct KeyFacts: Sendable, Equatable {
     self.dsaNumbers = dsaNumbers
   }
 
-  /// Upper-case hex without a leading zero digit, as `openssl rsa -modulus` prints it.
-  static func upperHex(_ bytes: ArraySlice<UInt8>) -> String {
+  /// Upper-case hex; without a leading zero digit as `openssl rsa -modulus` prints it, or
+  /// in whole bytes as BN_bn2hex does.
+  static func upperHex<Bytes: Collection<UInt8>>(_ bytes: Bytes, wholeBytes: Bool) -> String {
     let digits: [UInt8] = Array("0123456789ABCDEF".utf8)
     var out = [UInt8]()
     out.reserveCapacity(bytes.count * 2)
     for b in bytes {
-      if !(out.isEmpty && b >> 4 == 0) { out.append(digits[Int(b >> 4)]) }
+      if wholeBytes || !(out.isEmpty && b >> 4 == 0) { out.append(digits[Int(b >> 4)]) }
       out.append(digits[Int(b & 0x0f)])
     }
     return String(decoding: out, as: UTF8.self)

@@ -120,9 +120,9 @@ public enum KeyInspection {
 
   /// Reads a key with OpenSSL 3's decoders (input "PEM"), for structures the PEM_read
   /// functions no longer cover.
-  static func decode(pem: [UInt8], structure: String, type: String, selection: Int32) -> OpaquePointer? {
+  static func decode(pem: [UInt8], input: String = "PEM", structure: String, type: String, selection: Int32) -> OpaquePointer? {
     var pkey: OpaquePointer?
-    guard let ctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", structure, type, selection, nil, nil) else { return nil }
+    guard let ctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, input, structure, type, selection, nil, nil) else { return nil }
     defer { OSSL_DECODER_CTX_free(ctx) }
     var data: UnsafePointer<UInt8>? = nil
     var length = pem.count
@@ -133,18 +133,22 @@ public enum KeyInspection {
     return ok == 1 ? pkey : nil
   }
 
+  /// PKCS#1 RSAPublicKey DER through OpenSSL's decoders: what the fast path is compared with.
+  package static func decodedRSAPublicKey(der: [UInt8]) -> KeyFacts? {
+    defer { ERR_clear_error() }
+    guard let pkey = decode(pem: der, input: "DER", structure: "type-specific", type: "RSA", selection: 0) else { return nil }
+    defer { EVP_PKEY_free(pkey) }
+    return keyFacts(pkey)
+  }
+
   /// The fast path for RSA public keys (PKCS#1 or SPKI): nil for anything else, which
   /// then goes through OpenSSL's decoders.
   static func rsaPublicKeyFacts(_ bio: OpaquePointer, spki: Bool) -> KeyFacts? {
-    withPEMBody(bio) { data, length in
-      var n: OpaquePointer?, e: OpaquePointer?
-      guard rehost_rsa_public_numbers(data, length, spki ? 1 : 0, &n, &e) == 1, let n, let e else { return nil }
-      defer {
-        BN_free(n)
-        BN_free(e)
-      }
-      return rsaFacts(n: n, e: e)
-    }
+    withPEMBody(bio) { data, length in rsaPublicKeyFacts(der: UnsafeBufferPointer(start: data, count: length), spki: spki) }
+  }
+
+  package static func rsaPublicKeyFacts(der: UnsafeBufferPointer<UInt8>, spki: Bool) -> KeyFacts? {
+    RSAKeyDER.publicKey(der, spki: spki).map { KeyFacts(rsaModulus: Array($0.modulus), exponent: word($0.exponent)) }
   }
 
   /// The DER inside the next PEM block of `bio`, handed to `body`; wiped before it is
@@ -170,19 +174,20 @@ public enum KeyInspection {
   /// The fast path for RSA private keys (PKCS#1 or PKCS#8, two primes): nil for anything
   /// else, which then goes through OpenSSL's decoders.
   static func rsaPrivateKeyFacts(_ bio: OpaquePointer, pkcs8: Bool) -> KeyFacts? {
-    withPEMBody(bio) { data, length in
-      var n: OpaquePointer?, e: OpaquePointer?, p: OpaquePointer?, q: OpaquePointer?
-      guard rehost_rsa_private_numbers(data, length, pkcs8 ? 1 : 0, &n, &e, &p, &q) == 1, let n, let e, let p, let q else { return nil }
-      defer {
-        BN_free(n)
-        BN_free(e)
-        BN_clear_free(p)
-        BN_clear_free(q)
-      }
-      var facts = rsaFacts(n: n, e: e)
-      facts.rsaPrimesHex = [hex(p), hex(q)]
-      return facts
-    }
+    withPEMBody(bio) { data, length in rsaPrivateKeyFacts(der: UnsafeBufferPointer(start: data, count: length), pkcs8: pkcs8) }
+  }
+
+  package static func rsaPrivateKeyFacts(der: UnsafeBufferPointer<UInt8>, pkcs8: Bool) -> KeyFacts? {
+    guard let numbers = RSAKeyDER.privateKey(der, pkcs8: pkcs8), let (p, q) = numbers.primes else { return nil }
+    var facts = KeyFacts(rsaModulus: Array(numbers.modulus), exponent: word(numbers.exponent))
+    // As BN_bn2hex spells them (whole bytes), which the keys read through OpenSSL get.
+    facts.rsaPrimesHex = [KeyFacts.upperHex(p, wholeBytes: true), KeyFacts.upperHex(q, wholeBytes: true)]
+    return facts
+  }
+
+  /// A big-endian magnitude as a word, nil past 64 bits.
+  static func word(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+    bytes.count <= 8 ? bytes.reduce(0) { $0 << 8 | UInt64($1) } : nil
   }
 
   /// A BIGNUM in hex, as GMP reads it.

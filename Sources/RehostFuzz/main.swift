@@ -4,7 +4,7 @@
 //   REHOST_FUZZ=seal .build-fuzz/release/rehost-fuzz CORPUS_DIR
 //
 // REHOST_FUZZ names the parser: header, chunks, seal, manifest, tar, policy, inventory,
-// share, runbook, journal, backup-config, repository, chain. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
+// share, runbook, journal, backup-config, repository, chain, keys. `make fuzz` runs each for a while; `make test` for a few seconds on the corpus
 // in Tests/Fuzz/corpus. A parser may throw RehostError (that is a refusal); anything
 // else (a crash, a trap, another error type, a hang) is a finding.
 import Foundation
@@ -140,8 +140,28 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       let chain = try Chain.read(chainRepository, bytes: bytes)
       _ = Prune.plan(chainRepository, chain: chain, retention: Retention(description: "keep-last=2 keep-daily=3") ?? Retention())
     }
+  case "keys":
+    // What `rehost check` reads from a file: PEM blocks, OpenSSH keys, DER. Where the RSA
+    // fast path reads DER, OpenSSL's decoders must read the same key from it.
+    let text = String(decoding: bytes, as: UTF8.self)
+    _ = KeyInspection.inspect(pem: text)
+    _ = SSHKeys.find(in: text)
+    let decoded = KeyInspection.inspect(der: bytes)
+    bytes.withUnsafeBufferPointer { der in
+      for pkcs8 in [false, true] {
+        if let facts = KeyInspection.rsaPrivateKeyFacts(der: der, pkcs8: pkcs8) {
+          precondition(decoded == .privateKey(facts), "the fast path read a private key OpenSSL reads otherwise")
+        }
+      }
+      if let facts = KeyInspection.rsaPublicKeyFacts(der: der, spki: true) {
+        precondition(decoded == .publicKey(facts), "the fast path read an SPKI OpenSSL reads otherwise")
+      }
+      if let facts = KeyInspection.rsaPublicKeyFacts(der: der, spki: false) {
+        precondition(KeyInspection.decodedRSAPublicKey(der: bytes) == facts, "the fast path read a PKCS#1 public key OpenSSL reads otherwise")
+      }
+    }
   default:
-    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory, share, runbook, journal, backup-config, repository or chain")
+    fatalError("set REHOST_FUZZ to header, chunks, seal, manifest, tar, policy, inventory, share, runbook, journal, backup-config, repository, chain or keys")
   }
   return 0
 }

@@ -377,6 +377,28 @@ import Testing
 /// Broken keys that no list knows: shared primes, Fermat-close primes, tiny keys, e = 1,
 /// each as a certificate, a PKCS#8 private key, an SPKI public key and an OpenSSH key.
 @Suite struct ListFreeChecksTests {
+  /// The walk of a directory: symlinks are not followed (a loop does not hold it up, a
+  /// link to a key does not count it twice), a FIFO does not block it, and a file whose
+  /// name is not UTF-8 is named as not checked rather than passed over in silence.
+  @Test func theWalkFollowsNoLinkAndSaysWhatItSkipped() throws {
+    let box = try Sandbox()
+    try box.mustSh("""
+      set -e
+      mkdir -p tree/sub
+      cp '\(CheckTests.sample)/rsa1024-be32-pid00001-rnd.pem' tree/sub/weak.pem
+      ln -s sub/weak.pem tree/link.pem
+      ln -s .. tree/sub/loop
+      mkfifo tree/fifo
+      cp '\(CheckTests.sample)/rsa1024-be32-pid00002-rnd.pem' "tree/$(printf 'bad\\377name.pem')"
+      """)
+    let r = try box.rehost("check", "tree", "--blocklist", CheckTests.sample, "--no-standard-blocklists")
+    #expect(r.status == 1, "\(r.output)")
+    let weak = r.stdout.split(separator: "\n").filter { $0.contains("Debian weak key") }
+    #expect(weak.count == 1 && weak.first?.contains("tree/sub/weak.pem:1") == true, "\(r.stdout)")
+    #expect(r.stdout.split(separator: "\n").contains { $0.hasPrefix("WARNING") && $0.contains("tree/bad") && $0.contains("its name is not UTF-8") },
+            "\(r.stdout)")
+  }
+
   @Test func brokenKeysAreFlaggedInEveryForm() throws {
     let box = try Sandbox()
     try box.mustSh("""

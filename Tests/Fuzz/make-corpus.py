@@ -185,4 +185,18 @@ chain.append(("prune", None, [("sequence", 1), ("archive", "20261201T030000Z-000
 seed("chain", "three-and-a-prune", journal(chain))
 seed("chain", "created", journal(chain[:1]))
 
+# keys: what `rehost check` reads. The sample's PEM keys as they are, and each as DER in
+# the four forms of the RSA fast path (RSAKeyDER.swift), plus an OpenSSH public key line.
+from cryptography.hazmat.primitives import serialization as ser  # noqa: E402
+for path in sorted(glob.glob(os.path.join(ROOT, "testdata/debian-weak-sample/rsa2048-*-pid00001-rnd.pem"))):
+    name = os.path.basename(path)[:-4]
+    pem = open(path, "rb").read()
+    seed("keys", name + ".pem", pem)
+    key = ser.load_pem_private_key(pem, password=None)
+    seed("keys", name + "-pkcs1.der", key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.TraditionalOpenSSL, ser.NoEncryption()))
+    seed("keys", name + "-pkcs8.der", key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+    seed("keys", name + "-spki.der", key.public_key().public_bytes(ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo))
+    seed("keys", name + "-public-pkcs1.der", key.public_key().public_bytes(ser.Encoding.DER, ser.PublicFormat.PKCS1))
+    seed("keys", name + ".pub", key.public_key().public_bytes(ser.Encoding.OpenSSH, ser.PublicFormat.OpenSSH) + b" host\n")
+
 print("wrote", sum(len(files) for _, _, files in os.walk(corpus)), "seeds into", corpus)
