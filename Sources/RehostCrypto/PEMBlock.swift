@@ -59,18 +59,26 @@ struct PEMBlock {
     while lastStart > 0 && block[lastStart - 1] != 0x0A { lastStart -= 1 }
     guard lastStart > firstEnd else { return nil }
     let lines = UnsafeRawBufferPointer(rebasing: block[(firstEnd + 1)..<lastStart])
+    // A colon means "Name: value", a header line.
+    guard let base = lines.baseAddress, memchr(base, 0x3A, lines.count) == nil else { return nil }
     return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lines.count) { base64 -> T?? in
       defer { OPENSSL_cleanse(base64.baseAddress, base64.count) }
-      var count = 0, header = false
-      for c in lines {
-        base64[count] = c
-        // Line ends and blanks are dropped; a colon means "Name: value", a header line.
-        count += c == 0x0A || c == 0x0D || c == 0x20 || c == 0x09 ? 0 : 1
-        header = header || c == 0x3A
+      // The lines without their ends and the blanks around them (blanks inside a line
+      // are left for EVP_DecodeBlock to refuse).
+      func isBlank(_ c: UInt8) -> Bool { c == 0x0D || c == 0x20 || c == 0x09 }
+      var count = 0, start = 0
+      while start < lines.count {
+        let end = memchr(base + start, 0x0A, lines.count - start).map { base.distance(to: UnsafeRawPointer($0)) } ?? lines.count
+        var first = start, last = end
+        while first < last && isBlank(lines[first]) { first += 1 }
+        while last > first && isBlank(lines[last - 1]) { last -= 1 }
+        memcpy(base64.baseAddress! + count, base + first, last - first)
+        count += last - first
+        start = end + 1
       }
-      guard !header, count > 0, count % 4 == 0 else { return nil }
+      guard count > 0, count % 4 == 0 else { return nil }
       let padding = base64[count - 1] != 0x3D ? 0 : base64[count - 2] != 0x3D ? 1 : 2
-      guard !base64[0..<(count - padding)].contains(0x3D) else { return nil }  // '=' only at the end
+      guard memchr(base64.baseAddress!, 0x3D, count - padding) == nil else { return nil }  // '=' only at the end
       return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count / 4 * 3) { der -> T?? in
         defer { OPENSSL_cleanse(der.baseAddress, der.count) }
         guard EVP_DecodeBlock(der.baseAddress, base64.baseAddress, Int32(count)) == Int32(der.count) else { return nil }

@@ -85,7 +85,7 @@ public enum Checks {
       // For bench/bench.sh: where the time went.
       FileHandle.standardError.write(Data(String(
         format: "timing: files %.3f s (%d keys), batch gcd and report %.3f s (%d moduli)\n",
-        scanned.timeIntervalSince(started), scan.keys, Date().timeIntervalSince(scanned), scan.moduli.count).utf8))
+        scanned.timeIntervalSince(started), scan.keys, Date().timeIntervalSince(scanned), scan.distinctModuli).utf8))
     }
     return report
   }
@@ -98,10 +98,14 @@ final class Scan {
   var findings: [Finding] = []
   var files = 0, keys = 0, certificates = 0
   var uncovered = Set<String>()
-  /// Every distinct RSA modulus seen, with where: for batch GCD at the end.
-  var moduli: [String: [(file: String, line: Int?, subject: String)]] = [:]
-  /// The primes of the moduli a private key gave (p·q = n checked): no batch GCD for them.
-  var primes: [String: [String]] = [:]
+  /// Where a key was found, as findings name it.
+  typealias Place = (file: String, line: Int?, subject: String)
+  /// Every RSA key seen: its modulus, where, and the primes a private key gave (p·q = n
+  /// checked; no batch GCD for them). Grouped by modulus once, at the end (`modulusGroups`):
+  /// kept in a dictionary, its 512-digit keys were hashed for each key and again for each merge.
+  var rsaKeys: [(modulus: String, place: Place, primes: [String]?)] = []
+  /// How many distinct moduli `report` found.
+  var distinctModuli = 0
   /// Private keys and certificates seen, for key/certificate pairs and chains (CertificateChecks.swift).
   var privateKeys: [FoundKey] = []
   var certificatesFound: [FoundCertificate] = []
@@ -143,8 +147,7 @@ final class Scan {
     keys += other.keys
     certificates += other.certificates
     uncovered.formUnion(other.uncovered)
-    moduli.merge(other.moduli) { $0 + $1 }
-    primes.merge(other.primes) { first, _ in first }
+    rsaKeys += other.rsaKeys
     privateKeys += other.privateKeys
     certificatesFound += other.certificatesFound
     crlsFound += other.crlsFound
@@ -258,9 +261,8 @@ final class Scan {
     } else if verdicts.primes == .productIsNotModulus {
       add(.error, subject, "its primes do not multiply to its modulus: the private key is corrupt or was tampered with",
           "restore the key from a sound copy and compare it with its certificate")
-    } else if verdicts.primes != nil {
-      self.primes[modulus] = primes
     }
+    let knownPrimes = verdicts.primes != nil && verdicts.primes != .productIsNotModulus ? primes : nil
     if verdicts.fermat {
       add(.error, subject, "its two primes are so close that Fermat's method factors the modulus at once",
           "replace the key, made with a sound key generator")
@@ -269,8 +271,7 @@ final class Scan {
       add(.error, subject, "ROCA fingerprint (CVE-2017-15361): made by an Infineon chip whose keys can be factored",
           "replace the key with one generated outside the affected chip (update its firmware first)")
     }
-    let place = (file: currentFile, line: currentLine, subject: subject)
-    moduli[modulus, default: []].append(place)
+    rsaKeys.append((modulus, (file: currentFile, line: currentLine, subject: subject), knownPrimes))
     if key.bits < 1024 {
       add(.error, subject, "\(key.bits)-bit RSA is broken", "replace it with a key of at least 2048 bits")
     } else if key.bits < 2048 {
@@ -369,16 +370,18 @@ final class Scan {
     var all = findings
     // Primes shared between any two keys seen (SharedPrimes: batch GCD where only the
     // modulus is known).
-    let distinct = moduli.keys.sorted()
+    let groups = modulusGroups()
+    let distinct = groups.moduli
+    distinctModuli = distinct.count
     // Only the public moduli go into a batch GCD, beside the known primes' product when there are some.
-    let publicCount = distinct.count - primes.count
+    let publicCount = distinct.count - groups.primes.count
     if publicCount > 0 && distinct.count > options.batchGCDLimit {
       all.append(Finding(
         severity: .warning, file: "-", line: nil, subject: "\(distinct.count) RSA keys",
         problem: "the shared-prime check (batch GCD) did not run: it handles at most \(options.batchGCDLimit) keys in one run so far",
         action: "check the key directories in smaller groups"))
     } else {
-      all += sharedPrimeFindings(distinct)
+      all += sharedPrimeFindings(groups)
     }
     all += keyCertificateMismatches()
     all += chainFindings()
@@ -396,17 +399,15 @@ final class Scan {
 
   /// One finding per place holding a key that shares a prime with another, naming up to
   /// three of the places it shares one with.
-  func sharedPrimeFindings(_ distinct: [String]) -> [Finding] {
-    var known: [Int: [String]] = [:]
-    for (index, modulus) in distinct.enumerated() { known[index] = primes[modulus] }
-    let shared = SharedPrimes.find(moduliHex: distinct, primesHex: known)
+  func sharedPrimeFindings(_ groups: ModulusGroups) -> [Finding] {
+    let shared = SharedPrimes.find(moduliHex: groups.moduli, primesHex: groups.primes)
     var out: [Finding] = []
     for index in shared.keys.sorted() {
       let partners = shared[index]!.partners
-        .flatMap { moduli[distinct[$0]]!.map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
+        .flatMap { groups.places[$0].map { "\($0.file)\($0.line.map { ":\($0)" } ?? "")" } }.sorted()
       let named = partners.isEmpty ? "another key found"
         : partners.prefix(3).joined(separator: ", ") + (partners.count > 3 ? " and \(partners.count - 3) more" : "")
-      for place in moduli[distinct[index]]! {
+      for place in groups.places[index] {
         out.append(Finding(
           severity: .error, file: place.file, line: place.line, subject: place.subject,
           problem: "shares a prime factor (\(shared[index]!.factorHex.prefix(16))…) with \(named): both keys are broken",
@@ -414,6 +415,24 @@ final class Scan {
       }
     }
     return out
+  }
+
+  /// The distinct moduli seen, sorted; where each was found; the primes of those a
+  /// private key gave, by index.
+  typealias ModulusGroups = (moduli: [String], places: [[Place]], primes: [Int: [String]])
+
+  func modulusGroups() -> ModulusGroups {
+    let order = rsaKeys.indices.sorted { (rsaKeys[$0].modulus, $0) < (rsaKeys[$1].modulus, $1) }
+    var groups: ModulusGroups = ([], [], [:])
+    for key in order.lazy.map({ self.rsaKeys[$0] }) {
+      if groups.moduli.last != key.modulus {
+        groups.moduli.append(key.modulus)
+        groups.places.append([])
+      }
+      groups.places[groups.places.count - 1].append(key.place)
+      if let primes = key.primes, groups.primes[groups.moduli.count - 1] == nil { groups.primes[groups.moduli.count - 1] = primes }
+    }
+    return groups
   }
 
   static func date(_ seconds: Int64) -> String {
