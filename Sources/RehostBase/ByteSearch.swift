@@ -9,12 +9,18 @@ extension String {
     func search(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
       guard count > 0 else { return true }
       guard let base = bytes.baseAddress, bytes.count >= count else { return false }
-      let first = Int32(needle.utf8Start[0])
-      var offset = 0
-      while offset + count <= bytes.count {
-        guard let hit = memchr(base + offset, first, bytes.count - count - offset + 1) else { return false }
-        if memcmp(hit, needle.utf8Start, count) == 0 { return true }
-        offset = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
+      // memchr for one byte of the needle, then compare the whole: the first byte that is
+      // not a letter or digit, if it has one (key files are mostly base64, where a needle's
+      // first letter, "s" of "ssh-", is everywhere), else its first.
+      let start = needle.utf8Start
+      let pivot = (0..<count).first { !isAlphanumeric(start[$0]) } ?? 0
+      let tail = count - pivot  // bytes from the pivot to the needle's end
+      var offset = pivot
+      while offset + tail <= bytes.count {
+        guard let hit = memchr(base + offset, Int32(start[pivot]), bytes.count - tail - offset + 1) else { return false }
+        let candidate = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - pivot
+        if memcmp(base + candidate, start, count) == 0 { return true }
+        offset = candidate + pivot + 1
       }
       return false
     }
@@ -22,4 +28,8 @@ extension String {
     var copy = self
     return copy.withUTF8(search)
   }
+}
+
+private func isAlphanumeric(_ c: UInt8) -> Bool {
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
 }

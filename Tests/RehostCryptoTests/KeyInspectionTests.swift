@@ -115,6 +115,23 @@ enum AsymmetricKeyPEM {
       #expect(text.containsBytes("-----BEGIN ") == text.contains("-----BEGIN "), "\(text)")
       #expect(text.containsBytes(""))
     }
+    // Random texts over a small alphabet, so that needles and their parts occur often,
+    // at every position.
+    var generator = SystemRandomNumberGenerator()
+    let alphabet = Array("sh-SH KEYecdaOPN2\n")
+    for _ in 0..<3000 {
+      var text = String((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! })
+      if Bool.random(using: &generator) {  // a needle, whole or cut short, somewhere
+        let needle = ["ssh-", "ecdsa-sha2-", "OPENSSH PRIVATE KEY"].randomElement(using: &generator)!
+        let at = text.index(text.startIndex, offsetBy: Int.random(in: 0...text.count, using: &generator))
+        text.insert(contentsOf: needle.prefix(Int.random(in: needle.count - 2...needle.count, using: &generator)), at: at)
+      }
+      #expect(text.containsBytes("ssh-") == text.contains("ssh-"), "\(text)")
+      #expect(text.containsBytes("ecdsa-sha2-") == text.contains("ecdsa-sha2-"), "\(text)")
+      #expect(text.containsBytes("OPENSSH PRIVATE KEY") == text.contains("OPENSSH PRIVATE KEY"), "\(text)")
+      #expect(text.containsBytes("SSH") == text.contains("SSH"), "\(text)")
+      #expect(text.containsBytes("-") == text.contains("-"), "\(text)")
+    }
     // A bridged (non-native) string takes the copying path.
     let bridged = String(NSString(string: "key: ssh-ed25519 AAAA"))
     #expect(bridged.containsBytes("ssh-ed25519") && !bridged.containsBytes("ssh-rsa"))
