@@ -88,20 +88,28 @@ public enum ModulusAnalysis {
     var ends: [Int] = []
 
     init(_ values: [UInt64]) {
-      for p in values {
-        if let last = products.last, case let (product, overflow) = last.multipliedReportingOverflow(by: p), !overflow {
-          products[products.count - 1] = product
-          ends[ends.count - 1] += 1
-        } else {
-          products.append(p)
-          ends.append(primes.count + 1)
-        }
-        primes.append(SmallPrime(p))
+      primes = values.map(SmallPrime.init)
+      for group in ModulusAnalysis.wordProducts(values) {
+        products.append(group.product)
+        ends.append(group.members.upperBound)
       }
     }
   }
 
   static let smallPrimeGroups = WordGroups(smallPrimes)
+
+  /// `values` cut into runs whose product fits a word: each run's product and positions.
+  static func wordProducts(_ values: [UInt64]) -> [(product: UInt64, members: Range<Int>)] {
+    var groups: [(product: UInt64, members: Range<Int>)] = []
+    for (index, value) in values.enumerated() {
+      if let last = groups.last, case let (product, overflow) = last.product.multipliedReportingOverflow(by: value), !overflow {
+        groups[groups.count - 1] = (product, last.members.lowerBound..<(index + 1))
+      } else {
+        groups.append((value, index..<(index + 1)))
+      }
+    }
+    return groups
+  }
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
   /// ceil(sqrt(n)) suffice. Returns the two factors in hex.
@@ -188,17 +196,8 @@ public enum ModulusAnalysis {
   }
 
   /// The ROCA primes with their subgroups, in groups whose product fits a word.
-  static let rocaGroups: [(product: UInt, members: [(UInt, [Bool])])] = {
-    var groups: [(product: UInt, members: [(UInt, [Bool])])] = []
-    for (r, subgroup) in rocaSubgroups {
-      if let last = groups.last, case let (product, overflow) = last.product.multipliedReportingOverflow(by: r), !overflow {
-        groups[groups.count - 1] = (product, last.members + [(r, subgroup)])
-      } else {
-        groups.append((r, [(r, subgroup)]))
-      }
-    }
-    return groups
-  }()
+  static let rocaGroups: [(product: UInt, members: [(UInt, [Bool])])] =
+    wordProducts(rocaSubgroups.map { UInt64($0.0) }).map { (UInt($0.product), Array(rocaSubgroups[$0.members])) }
 
   static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
                                    89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167]
