@@ -22,6 +22,19 @@ final class GMPInteger: @unchecked Sendable {
     guard rehost_mpz_set_hex(raw, hex) == 0 else { return nil }
   }
 
+  /// The unsigned big-endian number in `bytes`.
+  convenience init(bigEndian bytes: [UInt8]) {
+    self.init()
+    bytes.withUnsafeBytes { rehost_mpz_set_bytes(raw, $0.baseAddress, $0.count) }
+  }
+
+  /// |self|, big-endian, without leading zero bytes (empty for 0).
+  var bigEndianBytes: [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: (bitCount + 7) / 8) { buffer, count in
+      count = rehost_mpz_get_bytes(raw, buffer.baseAddress)
+    }
+  }
+
   /// 2^bits.
   static func power2(_ bits: Int) -> GMPInteger {
     let x = GMPInteger(1)

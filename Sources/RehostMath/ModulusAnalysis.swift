@@ -17,48 +17,73 @@ public enum ModulusAnalysis {
     public init() {}
   }
 
-  /// Every check of this file on one modulus, parsed once: a check of a key runs them all,
-  /// and reading the hex once per check cost more than some of the checks. `primesHex` is a
-  /// private key's p and q. nil when `modulusHex` is not hex.
-  public static func verdicts(modulusHex: String, primesHex: [String]? = nil) -> Verdicts? {
-    guard let n = GMPInteger(hex: modulusHex) else { return nil }
+  /// Every check of this file on one modulus, read once: a check of a key runs them all,
+  /// and reading the number once per check cost more than some of the checks. `modulus` is
+  /// big-endian; `primesHex` is a private key's p and q.
+  public static func verdicts(modulus: [UInt8], primesHex: [String]? = nil) -> Verdicts {
     var verdicts = Verdicts()
-    if let p = smallFactor(n) {
-      verdicts.smallFactor = p
-    } else if let primesHex, primesHex.count == 2 {
+    let residues = smallPrimeResidues(modulus)
+    verdicts.smallFactor = smallFactor(residues: residues, modulus: modulus)
+    verdicts.roca = hasROCAFingerprint(residues: residues)
+    guard verdicts.smallFactor == nil else { return verdicts }
+    let n = GMPInteger(bigEndian: modulus)
+    if let primesHex, primesHex.count == 2 {
       let verdict = GMPInteger(hex: primesHex[0]).flatMap { p in GMPInteger(hex: primesHex[1]).map { checkPrimes(n, p, $0, rounds: 100) } }
       verdicts.primes = verdict ?? .productIsNotModulus
       verdicts.fermat = verdict == .fermatFactors
     } else {
       verdicts.fermat = fermatFactors(n, rounds: 100) != nil
     }
-    verdicts.roca = hasROCAFingerprint(n)
     return verdicts
+  }
+
+  /// ``verdicts(modulus:primesHex:)`` of a modulus in hex; nil when it is not hex.
+  public static func verdicts(modulusHex: String, primesHex: [String]? = nil) -> Verdicts? {
+    GMPInteger(hex: modulusHex).map { verdicts(modulus: $0.bigEndianBytes, primesHex: primesHex) }
   }
 
   /// The smallest prime factor of `n` below 10,000, if any (nil if `n` is that prime).
   public static func smallFactor(modulusHex: String) -> UInt64? {
-    GMPInteger(hex: modulusHex).flatMap(smallFactor)
-  }
-
-  static func smallFactor(_ n: GMPInteger) -> UInt64? {
-    // n mod a product of several of the primes (one word), then whether each of them
-    // divides that residue, by one multiplication: cheaper than one gcd of n with the
-    // product of all the primes (and the mod that gcd needs first).
-    let groups = smallPrimeGroups
-    var first = 0
-    for (product, end) in zip(groups.products, groups.ends) {
-      let residue = UInt64(n.magnitudeRemainder(UInt(product)))
-      for index in first..<end where groups.primes[index].divides(residue) {
-        let p = groups.primes[index].value
-        return n.compare(UInt(p)) == 0 ? nil : p
-      }
-      first = end
+    GMPInteger(hex: modulusHex).flatMap { n in
+      let bytes = n.bigEndianBytes
+      return smallFactor(residues: smallPrimeResidues(bytes), modulus: bytes)
     }
-    return nil
   }
 
   static let smallPrimes = primes(below: 10_000)
+
+  /// The primes below 10,000 in runs whose products the residues are taken by: run i is
+  /// smallPrimeFactors[smallPrimeGroupEnds[i - 1]..<smallPrimeGroupEnds[i]].
+  static let smallPrimeGroups = SmallPrimeResidues.products(of: smallPrimes)
+  static let smallPrimeGroupEnds = smallPrimeGroups.map(\.members.upperBound)
+  static let smallPrimeTable = SmallPrimeResidues(divisors: smallPrimeGroups.map(\.product))
+  static let smallPrimeFactors = smallPrimes.map(SmallPrime.init)
+
+  /// n mod each of the small primes' products.
+  static func smallPrimeResidues(_ modulus: [UInt8]) -> [UInt64] {
+    modulus.withUnsafeBytes { bytes in smallPrimeTable.withResidues(ofBigEndian: bytes) { Array($0) } }
+  }
+
+  /// The smallest prime below 10,000 dividing n, from its residues; nil when there is none,
+  /// or when n is that prime itself.
+  static func smallFactor(residues: [UInt64], modulus: [UInt8]) -> UInt64? {
+    let found = smallPrimeFactors.withUnsafeBufferPointer { primes in
+      smallPrimeGroupEnds.withUnsafeBufferPointer { ends -> UInt64? in
+        var index = 0
+        for (group, residue) in residues.enumerated() {
+          while index < ends[group] {
+            if primes[index].divides(residue) { return primes[index].value }
+            index &+= 1
+          }
+        }
+        return nil
+      }
+    }
+    guard let p = found else { return nil }
+    let significant = modulus.drop { $0 == 0 }
+    let isP = significant.count <= 8 && significant.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == p
+    return isP ? nil : p
+  }
 
   /// A prime with what tells in one multiplication whether it divides a word: x is a
   /// multiple of an odd p exactly when x·p⁻¹ mod 2⁶⁴ ≤ (2⁶⁴ - 1) / p (the multiples of p
@@ -78,37 +103,6 @@ public enum ModulusAnalysis {
     }
 
     func divides(_ x: UInt64) -> Bool { value == 2 ? x & 1 == 0 : x &* inverse <= limit }
-  }
-
-  /// The primes below 10,000 in ascending order, in groups whose product fits a word:
-  /// group i is primes[ends[i - 1]..<ends[i]], their product products[i].
-  struct WordGroups: Sendable {
-    var primes: [SmallPrime] = []
-    var products: [UInt64] = []
-    var ends: [Int] = []
-
-    init(_ values: [UInt64]) {
-      primes = values.map(SmallPrime.init)
-      for group in ModulusAnalysis.wordProducts(values) {
-        products.append(group.product)
-        ends.append(group.members.upperBound)
-      }
-    }
-  }
-
-  static let smallPrimeGroups = WordGroups(smallPrimes)
-
-  /// `values` cut into runs whose product fits a word: each run's product and positions.
-  static func wordProducts(_ values: [UInt64]) -> [(product: UInt64, members: Range<Int>)] {
-    var groups: [(product: UInt64, members: Range<Int>)] = []
-    for (index, value) in values.enumerated() {
-      if let last = groups.last, case let (product, overflow) = last.product.multipliedReportingOverflow(by: value), !overflow {
-        groups[groups.count - 1] = (product, last.members.lowerBound..<(index + 1))
-      } else {
-        groups.append((value, index..<(index + 1)))
-      }
-    }
-    return groups
   }
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
@@ -183,21 +177,19 @@ public enum ModulusAnalysis {
   /// with negligible probability. This follows the published detection method; it is
   /// tested with keys built with that structure, not with keys from an Infineon chip.
   public static func hasROCAFingerprint(modulusHex: String) -> Bool {
-    GMPInteger(hex: modulusHex).map(hasROCAFingerprint) ?? false
+    GMPInteger(hex: modulusHex).map { hasROCAFingerprint(residues: smallPrimeResidues($0.bigEndianBytes)) } ?? false
   }
 
-  static func hasROCAFingerprint(_ n: GMPInteger) -> Bool {
-    // n mod a product of several of the primes (one word), then mod each of them: a
-    // sixth of the divisions of the big number.
-    rocaGroups.allSatisfy { product, members in
-      let residue = n.remainder(product)
-      return members.allSatisfy { r, inSubgroup in inSubgroup[Int(residue % r)] }
-    }
+  /// From n's residues by the small primes' products (every ROCA prime is among them).
+  static func hasROCAFingerprint(residues: [UInt64]) -> Bool {
+    rocaMembers.allSatisfy { group, r, inSubgroup in inSubgroup[Int(residues[group] % r)] }
   }
 
-  /// The ROCA primes with their subgroups, in groups whose product fits a word.
-  static let rocaGroups: [(product: UInt, members: [(UInt, [Bool])])] =
-    wordProducts(rocaSubgroups.map { UInt64($0.0) }).map { (UInt($0.product), Array(rocaSubgroups[$0.members])) }
+  /// Each ROCA prime with the index of the small primes' product that holds it, and its subgroup.
+  static let rocaMembers: [(group: Int, prime: UInt64, inSubgroup: [Bool])] = rocaSubgroups.map { r, inSubgroup in
+    let index = smallPrimes.firstIndex(of: UInt64(r))!
+    return (smallPrimeGroups.firstIndex { $0.members.contains(index) }!, UInt64(r), inSubgroup)
+  }
 
   static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,
                                    89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167]

@@ -24,13 +24,35 @@ import Testing
     #expect(ModulusAnalysis.smallFactor(modulusHex: "5F8523F") == nil)  // 10007 * 10009
   }
 
-  /// Against plain trial division, on random numbers of 1 to 40 words, half of them
+  /// The residues against GMP's remainder, for every divisor, on numbers of 0 to 200 words
+  /// (one block of 64 words and several), with leading zero bytes and odd byte counts.
+  @Test func residuesEqualGMPsRemainders() {
+    var generator = SystemRandomNumberGenerator()
+    let table = ModulusAnalysis.smallPrimeTable
+    for round in 0..<400 {
+      let byteCount = round < 20 ? round : Int.random(in: 0...1600, using: &generator)
+      var bytes = (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      if round % 5 == 0 { bytes.insert(contentsOf: [0, 0, 0], at: 0) }
+      if round % 9 == 0 { bytes = bytes.map { _ in 0xFF } }
+      let n = GMPInteger(bigEndian: bytes)
+      let residues = bytes.withUnsafeBytes { table.withResidues(ofBigEndian: $0) { Array($0) } }
+      #expect(residues.count == table.divisors.count)
+      for (d, r) in zip(table.divisors, residues) where n.remainder(UInt(d)) != UInt(r) {
+        Issue.record("\(bytes.count) bytes, mod \(d): \(r), GMP says \(n.remainder(UInt(d)))")
+        break
+      }
+    }
+    #expect(GMPInteger(bigEndian: [0, 1, 2]).bigEndianBytes == [1, 2])
+    #expect(GMPInteger(bigEndian: []).bigEndianBytes == [])
+  }
+
+  /// Against plain trial division, on random numbers of 1 to 150 words, half of them
   /// given a small factor, and the multiplication test against % on every residue class.
   @Test func smallFactorEqualsTrialDivision() {
     var generator = SystemRandomNumberGenerator()
     for round in 0..<3000 {
       let n = GMPInteger(1)
-      for _ in 0..<Int.random(in: 1...40, using: &generator) { n.mul(n, UInt.random(in: 1...UInt.max, using: &generator)) }
+      for _ in 0..<Int.random(in: 1...150, using: &generator) { n.mul(n, UInt.random(in: 1...UInt.max, using: &generator)) }
       if round % 2 == 0 { n.mul(n, UInt(ModulusAnalysis.smallPrimes.randomElement(using: &generator)!)) }
       if round % 7 == 0 { n.add(n, 1) }
       let expected = ModulusAnalysis.smallPrimes.first { n.remainder(UInt($0)) == 0 }.flatMap { n.compare(UInt($0)) == 0 ? nil : $0 }

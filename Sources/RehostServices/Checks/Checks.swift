@@ -255,7 +255,7 @@ final class Scan {
     let modulus = key.rsaModulusHex!
     // A private key's own primes answer what the public key's checks search for.
     let primes = key.rsaPrimesHex?.count == 2 ? key.rsaPrimesHex : nil
-    let verdicts = ModulusAnalysis.verdicts(modulusHex: modulus, primesHex: primes) ?? .init()
+    let verdicts = ModulusAnalysis.verdicts(modulus: key.rsaModulusBytes ?? [], primesHex: primes)
     if let p = verdicts.smallFactor {
       add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
     } else if verdicts.primes == .productIsNotModulus {
