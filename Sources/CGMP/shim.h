@@ -5,8 +5,8 @@
 static inline void rehost_mpz_init(mpz_ptr x) { mpz_init(x); }
 static inline void rehost_mpz_clear(mpz_ptr x) { mpz_clear(x); }
 static inline int rehost_mpz_set_hex(mpz_ptr x, const char *hex) { return mpz_set_str(x, hex, 16); }
-/* x = the unsigned big-endian number in bytes[0..<count]. */
-static inline void rehost_mpz_set_bytes(mpz_ptr x, const void *bytes, size_t count) { mpz_import(x, count, 1, 1, 1, 0, bytes); }
+/* x = the number in words[0..<count], least significant word first (native words: GMP copies them). */
+static inline void rehost_mpz_set_words(mpz_ptr x, const unsigned long *words, size_t count) { mpz_import(x, count, -1, sizeof(unsigned long), 0, 0, words); }
 /* |x| big-endian into out, which holds (rehost_mpz_bits(x) + 7) / 8 bytes; returns the count (0 for 0). */
 static inline size_t rehost_mpz_get_bytes(mpz_srcptr x, void *out) { size_t count = 0; mpz_export(out, &count, 1, 1, 1, 0, x); return count; }
 static inline void rehost_mpz_mul(mpz_ptr r, mpz_srcptr a, mpz_srcptr b) { mpz_mul(r, a, b); }

@@ -13,9 +13,11 @@ public struct KeyFacts: Sendable, Equatable {
   public var spkiSHA256: String?
   /// DSA's p, q, g and public value y, big-endian (for the Debian DSA lists).
   public var dsaNumbers: [[UInt8]]?
-  /// An RSA private key's two primes p and q, hex: its checks use them rather than
-  /// searching for them.
-  public var rsaPrimesHex: [String]?
+  /// An RSA private key's two primes p and q, minimal big-endian bytes: its checks use
+  /// them rather than searching for them.
+  public var rsaPrimes: [[UInt8]]?
+  /// The primes in upper-case hex, whole bytes (as BN_bn2hex spells them).
+  public var rsaPrimesHex: [String]? { rsaPrimes?.map { Self.upperHex($0, wholeBytes: true) } }
 
   /// Equal for a private key and the certificates or public keys that carry its public half.
   public var identity: String {

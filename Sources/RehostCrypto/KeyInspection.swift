@@ -180,8 +180,7 @@ public enum KeyInspection {
   package static func rsaPrivateKeyFacts(der: UnsafeBufferPointer<UInt8>, pkcs8: Bool) -> KeyFacts? {
     guard let numbers = RSAKeyDER.privateKey(der, pkcs8: pkcs8), let (p, q) = numbers.primes else { return nil }
     var facts = KeyFacts(rsaModulus: Array(numbers.modulus), exponent: word(numbers.exponent))
-    // As BN_bn2hex spells them (whole bytes), which the keys read through OpenSSL get.
-    facts.rsaPrimesHex = [KeyFacts.upperHex(p, wholeBytes: true), KeyFacts.upperHex(q, wholeBytes: true)]
+    facts.rsaPrimes = [Array(p.drop { $0 == 0 }), Array(q.drop { $0 == 0 })]
     return facts
   }
 
@@ -190,18 +189,16 @@ public enum KeyInspection {
     bytes.count <= 8 ? bytes.reduce(0) { $0 << 8 | UInt64($1) } : nil
   }
 
-  /// A BIGNUM in hex, as GMP reads it.
-  static func hex(_ bn: OpaquePointer) -> String {
-    guard let text = BN_bn2hex(bn) else { return "" }
-    defer { rehost_openssl_free(text) }
-    return String(cString: text)
+  /// A BIGNUM's magnitude, minimal big-endian bytes.
+  static func bytes(_ bn: OpaquePointer) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: Int((BN_num_bits(bn) + 7) / 8))
+    BN_bn2bin(bn, &out)
+    return out
   }
 
   static func rsaFacts(n: OpaquePointer, e: OpaquePointer) -> KeyFacts {
-    var modulus = [UInt8](repeating: 0, count: Int((BN_num_bits(n) + 7) / 8))
-    BN_bn2bin(n, &modulus)
     let exponent = BN_num_bits(e) <= 64 ? UInt64(BN_get_word(e)) : nil
-    return KeyFacts(rsaModulus: modulus, exponent: exponent)
+    return KeyFacts(rsaModulus: bytes(n), exponent: exponent)
   }
 
   static func keyFacts(_ pkey: OpaquePointer) -> KeyFacts {
@@ -223,7 +220,7 @@ public enum KeyInspection {
         }
         if EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor1"), &p) == 1, EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor2"), &q) == 1,
            EVP_PKEY_get_bn_param(pkey, paramName("rsa-factor3"), &r) != 1, let p, let q {
-          facts.rsaPrimesHex = [hex(p), hex(q)]
+          facts.rsaPrimes = [bytes(p), bytes(q)]
         }
         ERR_clear_error()
         return facts

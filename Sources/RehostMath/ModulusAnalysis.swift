@@ -19,17 +19,17 @@ public enum ModulusAnalysis {
 
   /// Every check of this file on one modulus, read once: a check of a key runs them all,
   /// and reading the number once per check cost more than some of the checks. `modulus` is
-  /// big-endian; `primesHex` is a private key's p and q.
-  public static func verdicts(modulus: [UInt8], primesHex: [String]? = nil) -> Verdicts {
+  /// big-endian; `primes` is a private key's p and q, big-endian.
+  public static func verdicts(modulus: [UInt8], primes: [[UInt8]]? = nil) -> Verdicts {
     var verdicts = Verdicts()
     let residues = smallPrimeResidues(modulus)
     verdicts.smallFactor = smallFactor(residues: residues, modulus: modulus)
     verdicts.roca = hasROCAFingerprint(residues: residues)
     guard verdicts.smallFactor == nil else { return verdicts }
     let n = GMPInteger(bigEndian: modulus)
-    if let primesHex, primesHex.count == 2 {
-      let verdict = GMPInteger(hex: primesHex[0]).flatMap { p in GMPInteger(hex: primesHex[1]).map { checkPrimes(n, p, $0, rounds: 100) } }
-      verdicts.primes = verdict ?? .productIsNotModulus
+    if let primes, primes.count == 2 {
+      let verdict = checkPrimes(n, GMPInteger(bigEndian: primes[0]), GMPInteger(bigEndian: primes[1]), rounds: 100)
+      verdicts.primes = verdict
       verdicts.fermat = verdict == .fermatFactors
     } else {
       verdicts.fermat = fermatFactors(n, rounds: 100) != nil
@@ -37,9 +37,11 @@ public enum ModulusAnalysis {
     return verdicts
   }
 
-  /// ``verdicts(modulus:primesHex:)`` of a modulus in hex; nil when it is not hex.
+  /// ``verdicts(modulus:primes:)`` of numbers in hex; nil when one is not hex.
   public static func verdicts(modulusHex: String, primesHex: [String]? = nil) -> Verdicts? {
-    GMPInteger(hex: modulusHex).map { verdicts(modulus: $0.bigEndianBytes, primesHex: primesHex) }
+    let primes = primesHex?.map { GMPInteger(hex: $0)?.bigEndianBytes }
+    guard let n = GMPInteger(hex: modulusHex), primes?.contains(nil) != true else { return nil }
+    return verdicts(modulus: n.bigEndianBytes, primes: primes?.map { $0! })
   }
 
   /// The smallest prime factor of `n` below 10,000, if any (nil if `n` is that prime).

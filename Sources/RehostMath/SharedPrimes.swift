@@ -1,3 +1,5 @@
+import Glibc
+
 /// Which RSA moduli share a prime with another, and with which: batch GCD where only the
 /// moduli are known, and a table of primes where private keys gave them.
 ///
@@ -25,27 +27,28 @@ public enum SharedPrimes {
   /// costs a gcd); the findings still name the factor.
   public static let pairingLimit = 100
 
-  /// `moduliHex` must be distinct; `primesHex[i]` holds the checked p and q of modulus i.
-  public static func find(moduliHex: [String], primesHex: [Int: [String]]) -> [Int: Share] {
+  /// `moduli` (minimal big-endian bytes) must be distinct; `primes[i]` holds the checked p
+  /// and q of modulus i.
+  public static func find(moduli: [[UInt8]], primes: [Int: [[UInt8]]]) -> [Int: Share] {
     var shares: [Int: Share] = [:]
     func flag(_ index: Int, factor: String, partner: Int) {
       shares[index, default: Share(factorHex: factor, partners: [])].partners.append(partner)
     }
 
-    // Private keys: a prime that two moduli hold (by its hex in one spelling: GMPInteger's).
-    var owners: [String: [Int]] = [:]
-    for (index, pair) in primesHex {
-      for hex in Set(pair.compactMap(canonicalHex)) { owners[hex, default: []].append(index) }
+    // Private keys: a prime that two moduli hold (by its bytes, leading zeros dropped).
+    var owners: [Number: [Int]] = [:]
+    for (index, pair) in primes {
+      for prime in Set(pair.map(Number.init)) { owners[prime, default: []].append(index) }
     }
     for (prime, holders) in owners where holders.count > 1 {
-      for a in holders { for b in holders where b != a { flag(a, factor: prime, partner: b) } }
+      for a in holders { for b in holders where b != a { flag(a, factor: GMPInteger(bigEndian: prime.bytes).hex, partner: b) } }
     }
 
     // Public moduli: batch GCD among them and against M, the product of the known primes.
-    let publicIndices = moduliHex.indices.filter { primesHex[$0] == nil }
-    let publicModuli = publicIndices.compactMap { GMPInteger(hex: moduliHex[$0]) }
-    guard publicModuli.count == publicIndices.count, !publicModuli.isEmpty else { return finished(shares) }
-    let known = owners.keys.sorted().compactMap { GMPInteger(hex: $0) }
+    let publicIndices = moduli.indices.filter { primes[$0] == nil && !moduli[$0].isEmpty }  // (empty: 0, no modulus)
+    guard !publicIndices.isEmpty else { return finished(shares) }
+    let publicModuli = publicIndices.map { GMPInteger(bigEndian: moduli[$0]) }
+    let known = owners.keys.sorted().map { GMPInteger(bigEndian: $0.bytes) }
     let product = known.isEmpty ? nil : BatchGCD.product(known)
     let found = BatchGCD.sharedFactors(publicModuli + (product.map { [$0] } ?? []))
     let flaggedPublic = found.keys.filter { $0 < publicModuli.count }.sorted()
@@ -65,10 +68,10 @@ public enum SharedPrimes {
       reduced.mod(product, n)
       common.gcd(n, reduced)
       guard !common.isOne else { continue }
-      let held = owners[common.hex] != nil ? [common.hex] : known.filter { n.remainder(by: $0).sign == 0 }.map(\.hex)
+      let held = owners[Number(common.bigEndianBytes)] != nil ? [common] : known.filter { n.remainder(by: $0).sign == 0 }
       for prime in held {
-        for holder in owners[prime]! {
-          flag(holder, factor: prime, partner: index)
+        for holder in owners[Number(prime.bigEndianBytes)]! {
+          flag(holder, factor: prime.hex, partner: index)
           flag(index, factor: found[leaf]!, partner: holder)
         }
       }
@@ -76,15 +79,27 @@ public enum SharedPrimes {
     return finished(shares)
   }
 
-  /// `hex` as GMPInteger.hex spells it (upper case, whole bytes, no leading zero byte),
-  /// without a round trip through GMP when it is spelt so already (BN_bn2hex's spelling);
-  /// nil if it is not hex.
-  static func canonicalHex(_ hex: String) -> String? {
-    let isCanonical = hex.utf8.withContiguousStorageIfAvailable { digits in
-      !digits.isEmpty && digits.count % 2 == 0 && !(digits[0] == 0x30 && digits[1] == 0x30)
-        && digits.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) }
+  /// ``find(moduli:primes:)`` with the numbers in hex; moduli that are not hex are left out.
+  public static func find(moduliHex: [String], primesHex: [Int: [String]]) -> [Int: Share] {
+    let bytes = { (hex: String) in GMPInteger(hex: hex)?.bigEndianBytes }
+    let moduli = moduliHex.map { bytes($0) ?? [] }
+    var primes: [Int: [[UInt8]]] = [:]
+    for (index, pair) in primesHex { primes[index] = pair.compactMap(bytes) }
+    return find(moduli: moduli, primes: primes)
+  }
+
+  /// A number as minimal big-endian bytes, hashed and compared as bytes (an array hashes
+  /// element by element, which made the table of primes cost more than the checks).
+  public struct Number: Hashable, Comparable, Sendable {
+    public let bytes: [UInt8]
+    public init<Bytes: Collection<UInt8>>(_ bytes: Bytes) { self.bytes = Array(bytes.drop { $0 == 0 }) }
+    public func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    /// Numeric order.
+    public static func < (a: Number, b: Number) -> Bool {
+      if a.bytes.count != b.bytes.count { return a.bytes.count < b.bytes.count }
+      guard !a.bytes.isEmpty else { return false }
+      return a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) < 0 } }
     }
-    return isCanonical == true ? hex : GMPInteger(hex: hex)?.hex
   }
 
   static func finished(_ shares: [Int: Share]) -> [Int: Share] {

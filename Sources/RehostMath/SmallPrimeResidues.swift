@@ -102,11 +102,13 @@ struct SmallPrimeResidues: Sendable {
   static func littleEndianWords(_ bigEndian: UnsafeRawBufferPointer, into words: UnsafeMutableBufferPointer<UInt64>) {
     var end = bigEndian.count
     for i in words.indices {
-      let start = max(0, end - 8)
-      var word: UInt64 = 0
-      for byte in bigEndian[start..<end] { word = word << 8 | UInt64(byte) }
-      words[i] = word
-      end = start
+      if end >= 8 {
+        words[i] = UInt64(bigEndian: bigEndian.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self))
+        end -= 8
+      } else {
+        words[i] = bigEndian[0..<end].reduce(0) { $0 << 8 | UInt64($1) }
+        end = 0
+      }
     }
   }
 }

@@ -103,7 +103,7 @@ final class Scan {
   /// Every RSA key seen: its modulus, where, and the primes a private key gave (p·q = n
   /// checked; no batch GCD for them). Grouped by modulus once, at the end (`modulusGroups`):
   /// kept in a dictionary, its 512-digit keys were hashed for each key and again for each merge.
-  var rsaKeys: [(modulus: String, place: Place, primes: [String]?)] = []
+  var rsaKeys: [(modulus: SharedPrimes.Number, place: Place, primes: [[UInt8]]?)] = []
   /// How many distinct moduli `report` found.
   var distinctModuli = 0
   /// Private keys and certificates seen, for key/certificate pairs and chains (CertificateChecks.swift).
@@ -249,13 +249,12 @@ final class Scan {
       lookUp(type: "DSA", bits: key.bits, sha1: nil, blob: SSHKeys.dssBlob(key), value: numbers[3], subject: subject, add)
       return
     }
-    guard key.algorithm == "RSA", key.rsaModulusHex != nil else { return }
+    guard key.algorithm == "RSA", let modulus = key.rsaModulusBytes else { return }
     lookUp(type: "RSA", bits: key.bits, sha1: key.modulusLineSHA1, blob: sshBlob ?? SSHKeys.rsaBlob(key), value: key.rsaModulusBytes,
            subject: subject, add)
-    let modulus = key.rsaModulusHex!
     // A private key's own primes answer what the public key's checks search for.
-    let primes = key.rsaPrimesHex?.count == 2 ? key.rsaPrimesHex : nil
-    let verdicts = ModulusAnalysis.verdicts(modulus: key.rsaModulusBytes ?? [], primesHex: primes)
+    let primes = key.rsaPrimes?.count == 2 ? key.rsaPrimes : nil
+    let verdicts = ModulusAnalysis.verdicts(modulus: modulus, primes: primes)
     if let p = verdicts.smallFactor {
       add(.error, subject, "the modulus is divisible by \(p): the key is trivially factored", "replace the key")
     } else if verdicts.primes == .productIsNotModulus {
@@ -271,7 +270,7 @@ final class Scan {
       add(.error, subject, "ROCA fingerprint (CVE-2017-15361): made by an Infineon chip whose keys can be factored",
           "replace the key with one generated outside the affected chip (update its firmware first)")
     }
-    rsaKeys.append((modulus, (file: currentFile, line: currentLine, subject: subject), knownPrimes))
+    rsaKeys.append((SharedPrimes.Number(modulus), (file: currentFile, line: currentLine, subject: subject), knownPrimes))
     if key.bits < 1024 {
       add(.error, subject, "\(key.bits)-bit RSA is broken", "replace it with a key of at least 2048 bits")
     } else if key.bits < 2048 {
@@ -400,7 +399,7 @@ final class Scan {
   /// One finding per place holding a key that shares a prime with another, naming up to
   /// three of the places it shares one with.
   func sharedPrimeFindings(_ groups: ModulusGroups) -> [Finding] {
-    let shared = SharedPrimes.find(moduliHex: groups.moduli, primesHex: groups.primes)
+    let shared = SharedPrimes.find(moduli: groups.moduli.map(\.bytes), primes: groups.primes)
     var out: [Finding] = []
     for index in shared.keys.sorted() {
       let partners = shared[index]!.partners
@@ -417,20 +416,24 @@ final class Scan {
     return out
   }
 
-  /// The distinct moduli seen, sorted; where each was found; the primes of those a
+  /// The distinct moduli seen, in the order found; where each was found; the primes of those a
   /// private key gave, by index.
-  typealias ModulusGroups = (moduli: [String], places: [[Place]], primes: [Int: [String]])
+  typealias ModulusGroups = (moduli: [SharedPrimes.Number], places: [[Place]], primes: [Int: [[UInt8]]])
 
   func modulusGroups() -> ModulusGroups {
-    let order = rsaKeys.indices.sorted { (rsaKeys[$0].modulus, $0) < (rsaKeys[$1].modulus, $1) }
+    // Each modulus once, with its places in the order found (the findings are sorted later).
     var groups: ModulusGroups = ([], [], [:])
-    for key in order.lazy.map({ self.rsaKeys[$0] }) {
-      if groups.moduli.last != key.modulus {
+    var position: [SharedPrimes.Number: Int] = [:]
+    position.reserveCapacity(rsaKeys.count)
+    for key in rsaKeys {
+      let index = position[key.modulus] ?? {
         groups.moduli.append(key.modulus)
         groups.places.append([])
-      }
-      groups.places[groups.places.count - 1].append(key.place)
-      if let primes = key.primes, groups.primes[groups.moduli.count - 1] == nil { groups.primes[groups.moduli.count - 1] = primes }
+        position[key.modulus] = groups.moduli.count - 1
+        return groups.moduli.count - 1
+      }()
+      groups.places[index].append(key.place)
+      if let primes = key.primes, groups.primes[index] == nil { groups.primes[index] = primes }
     }
     return groups
   }
