@@ -4,6 +4,8 @@
 #
 #   snapshot  vs  tar -cf - | zstd -T0 -3 | age -r KEY (and at zstd -1, rehost's level)
 #   restore   vs  age -d | zstd -d | tar -xf -
+#   snapshot+, restore+: the same with the pipeline followed by sync -f (rehost's output is
+#             durable when it returns; the pipeline's is not until then)
 #   verify    vs  the same pipeline, and vs age -d | zstd -d | sha256sum
 #
 # Corpus: bench/make-corpus.sh at default scale (~1 GiB), generated once into
@@ -66,6 +68,15 @@ sizes_row=$(awk -v r="$(stat -c %s keep.rehost)" -v p3="$(stat -c %s ref.age)" -
 compare "age -d -i age.key ref.age | zstd -d -q | tar -xf - -C ref-out" \
   "'$rehost' restore keep.rehost --to out --identity custodian.key --trust operator.pub"
 restore_row=$(row restore "$our_s" "$our_kib" "$ref_s" "$ref_kib"); rest_kib=$our_kib
+# rehost returns with its output on disk (fsync of the archive; syncfs of the restored tree
+# before it is committed); the pipelines return with theirs in the page cache. The same
+# two, the pipelines followed by a syncfs of their output (sync -f):
+compare "tar -cf - -C '$work' corpus-1 | zstd -T0 -3 -q | age -r $age_pub > ref.age && sync -f ref.age" \
+  "'$rehost' snapshot corpus-1 --out out.rehost --recipient custodian.pub --sign operator.key --quiet"
+durable_snapshot_row=$(row "snapshot+" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
+compare "age -d -i age.key ref.age | zstd -d -q | tar -xf - -C ref-out && sync -f ref-out" \
+  "'$rehost' restore keep.rehost --to out --identity custodian.key --trust operator.pub"
+durable_restore_row=$(row "restore+" "$our_s" "$our_kib" "$ref_s" "$ref_kib")
 
 # Deep verify, against the same decrypt-decompress-extract pipeline (as issue 2 sets it)
 # and against one that only decrypts, decompresses and hashes the tar stream.
@@ -120,6 +131,8 @@ echo "$snapshot_row"
 echo "$level1_row   (reference at zstd -T0 -1, rehost's level)"
 echo "$sizes_row"
 echo "$restore_row"
+echo "$durable_snapshot_row   (+ reference followed by sync -f: on disk when it returns, as rehost's is)"
+echo "$durable_restore_row   (+ reference followed by sync -f)"
 echo "$verify_row"
 echo "$verify2_row   (* reference: age -d | zstd -d | sha256sum)"
 echo "$cold_row   (snapshot, page cache dropped before each run; target ratio 1.0)"
