@@ -6,7 +6,7 @@
 public enum ModulusAnalysis {
   /// What the checks below say about one modulus.
   public struct Verdicts: Equatable, Sendable {
-    /// Its smallest prime factor below 10,000, if any.
+    /// Its smallest prime factor up to 65,537, if any.
     public var smallFactor: UInt64?
     /// What the private key's primes say, when they were given (and there is no small factor).
     public var primes: PrimesVerdict?
@@ -44,7 +44,7 @@ public enum ModulusAnalysis {
     return verdicts(modulus: n.bigEndianBytes, primes: primes?.map { $0! })
   }
 
-  /// The smallest prime factor of `n` below 10,000, if any (nil if `n` is that prime).
+  /// The smallest prime factor of `n` up to 65,537, if any (nil if `n` is that prime).
   public static func smallFactor(modulusHex: String) -> UInt64? {
     GMPInteger(hex: modulusHex).flatMap { n in
       let bytes = n.bigEndianBytes
@@ -52,9 +52,11 @@ public enum ModulusAnalysis {
     }
   }
 
-  static let smallPrimes = primes(below: 10_000)
+  /// The primes trial division tries: those up to 65,537, as badkeys' smallfactors does
+  /// (by a gcd with their product).
+  static let smallPrimes = primes(below: 65_538)
 
-  /// The primes below 10,000 in runs whose products the residues are taken by: run i is
+  /// The small primes in runs whose products the residues are taken by: run i is
   /// smallPrimeFactors[smallPrimeGroupEnds[i - 1]..<smallPrimeGroupEnds[i]].
   static let smallPrimeGroups = SmallPrimeResidues.products(of: smallPrimes)
   static let smallPrimeGroupEnds = smallPrimeGroups.map(\.members.upperBound)
@@ -66,7 +68,7 @@ public enum ModulusAnalysis {
     modulus.withUnsafeBytes { bytes in smallPrimeTable.withResidues(ofBigEndian: bytes) { Array($0) } }
   }
 
-  /// The smallest prime below 10,000 dividing n, from its residues; nil when there is none,
+  /// The smallest of the small primes dividing n, from its residues; nil when there is none,
   /// or when n is that prime itself.
   static func smallFactor(residues: [UInt64], modulus: [UInt8]) -> UInt64? {
     let found = smallPrimeFactors.withUnsafeBufferPointer { primes in

@@ -6,12 +6,15 @@ import Testing
   @Test func smallFactorsAreFound() {
     #expect(ModulusAnalysis.smallFactor(modulusHex: "17FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD") == 3)  // 3 * (2^127 - 1)
     #expect(ModulusAnalysis.smallFactor(modulusHex: "E8D6CA6163") == nil)  // 1000003 * 1000033
-    // Factors from the middle and the end of the prime groups: 7919, 9973 (the largest below 10,000).
+    // Factors from the middle and the end of the prime groups: 7919, 9973, 65521, and
+    // 65537 (the largest badkeys tries), each times 2^127 - 1.
     #expect(ModulusAnalysis.smallFactor(modulusHex: "F777FFFFFFFFFFFFFFFFFFFFFFFFFFFE111") == 7919)
     #expect(ModulusAnalysis.smallFactor(modulusHex: "137A7FFFFFFFFFFFFFFFFFFFFFFFFFFFD90B") == 9973)
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "7FF87FFFFFFFFFFFFFFFFFFFFFFFFFFF000F") == 65521)
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "80007FFFFFFFFFFFFFFFFFFFFFFFFFFEFFFF") == 65537)
   }
 
-  /// Every prime below 10,000 is found as the factor of p·(2^127 - 1), and no other is
+  /// Every prime up to 65,537 is found as the factor of p·(2^127 - 1), and no other is
   /// reported for p·q with both primes above it.
   @Test func everySmallPrimeIsFound() {
     let mersenne = "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"  // 2^127 - 1, prime
@@ -20,8 +23,11 @@ import Testing
       n.mul(n, UInt(p))
       #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex) == p, "p = \(p)")
     }
+    #expect(ModulusAnalysis.smallPrimes.count == 6543 && ModulusAnalysis.smallPrimes.last == 65537)
     #expect(ModulusAnalysis.smallFactor(modulusHex: "26F5") == nil)  // 9973, itself prime: not "a factor"
-    #expect(ModulusAnalysis.smallFactor(modulusHex: "5F8523F") == nil)  // 10007 * 10009
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "10001") == nil)  // 65537 itself
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "5F8523F") == 10007)  // 10007 * 10009
+    #expect(ModulusAnalysis.smallFactor(modulusHex: "1000A0015") == nil)  // 65539 * 65543
   }
 
   /// The residues against GMP's remainder, for every divisor, on numbers of 0 to 200 words
@@ -46,11 +52,11 @@ import Testing
     #expect(GMPInteger(bigEndian: []).bigEndianBytes == [])
   }
 
-  /// Against plain trial division, on random numbers of 1 to 150 words, half of them
+  /// Against plain trial division, on 600 random numbers of 1 to 150 words, half of them
   /// given a small factor, and the multiplication test against % on every residue class.
   @Test func smallFactorEqualsTrialDivision() {
     var generator = SystemRandomNumberGenerator()
-    for round in 0..<3000 {
+    for round in 0..<600 {
       let n = GMPInteger(1)
       for _ in 0..<Int.random(in: 1...150, using: &generator) { n.mul(n, UInt.random(in: 1...UInt.max, using: &generator)) }
       if round % 2 == 0 { n.mul(n, UInt(ModulusAnalysis.smallPrimes.randomElement(using: &generator)!)) }

@@ -9,6 +9,8 @@ public key and an OpenSSH public key line, for `rehost check` tests. Standard li
   roca: a 1024-bit key whose primes have the ROCA structure k*M + (65537^a mod M)
   forged (private key only, PKCS#8 and PKCS#1): a 1024-bit key's modulus with another
     pair of primes, so that p*q is not n
+  small: a 1024-bit key one of whose primes is 65521 (found by trial division up to 65537,
+    as badkeys' smallfactors tries)
 Private keys come as PKCS#8 (NAME.key.pem) and PKCS#1 (NAME.rsakey.pem)."""
 import base64, os, random, sys
 
@@ -106,3 +108,6 @@ with open(f"{out}/forged.key.pem", "w") as f:
     f.write(pem("PRIVATE KEY", seq(integer(0), RSA_ALG, der(0x04, forged))))
 with open(f"{out}/forged.rsakey.pem", "w") as f:
     f.write(pem("RSA PRIVATE KEY", forged))
+
+# A modulus with a small prime factor, above 10,000 and below badkeys' bound of 65537.
+write(out, "small", 65521, prime(1008), 65537)
