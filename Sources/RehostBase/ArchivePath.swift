@@ -59,13 +59,16 @@ public struct ArchivePath: Hashable, Sendable, Comparable, CustomStringConvertib
 /// cannot forge or reorder what a person reads; docs/FORMAT.md specifies it.
 public enum TextEscape {
   public static func escape<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-    let input = Array(bytes)
-    var out = ""
-    var i = 0
-    func hex(_ b: UInt8) {
-      let digits = Array("0123456789abcdef".utf8)
-      out += "\\x" + String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+    // Nearly every name is printable ASCII with no backslash and no space at either end:
+    // it stays as it is (this runs for every entry of a snapshot).
+    if let plain = bytes.withContiguousStorageIfAvailable({ isPlainASCII($0) ? String(decoding: $0, as: UTF8.self) : nil }) {
+      if let plain { return plain }
     }
+    let input = Array(bytes)
+    var out: [UInt8] = []
+    out.reserveCapacity(input.count + 16)
+    func hex(_ b: UInt8) { out += [UInt8(ascii: "\\"), UInt8(ascii: "x"), hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]] }
+    var i = 0
     while i < input.count {
       let b = input[i]
       let length = utf8SequenceLength(input, at: i)
@@ -74,20 +77,38 @@ public enum TextEscape {
         i += 1
         continue
       }
-      let scalarBytes = input[i..<(i + length)]
-      let scalar = String(decoding: scalarBytes, as: UTF8.self).unicodeScalars.first!.value
-      if isHidden(scalar) {
-        scalarBytes.forEach(hex)
+      if isHidden(scalar(input, at: i, length: length)) {
+        input[i..<(i + length)].forEach(hex)
       } else if b == UInt8(ascii: "\\") {
-        out += "\\\\"
+        out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
       } else if b == 0x20 && (i == 0 || i == input.count - 1) {
         hex(b)
       } else {
-        out += String(decoding: scalarBytes, as: UTF8.self)
+        out += input[i..<(i + length)]
       }
       i += length
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  private static let hexDigits = Array("0123456789abcdef".utf8)
+
+  /// Printable ASCII (0x20-0x7e) without a backslash, and no space first or last.
+  private static func isPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    if bytes.first == 0x20 || bytes.last == 0x20 { return false }
+    for b in bytes where b < 0x20 || b > 0x7e || b == UInt8(ascii: "\\") { return false }
+    return true
+  }
+
+  /// The code point of the valid UTF-8 sequence of `length` bytes at `i`.
+  private static func scalar(_ s: [UInt8], at i: Int, length: Int) -> UInt32 {
+    let b0 = UInt32(s[i])
+    switch length {
+    case 1: return b0
+    case 2: return (b0 & 0x1f) << 6 | UInt32(s[i + 1] & 0x3f)
+    case 3: return (b0 & 0x0f) << 12 | UInt32(s[i + 1] & 0x3f) << 6 | UInt32(s[i + 2] & 0x3f)
+    default: return (b0 & 0x07) << 18 | UInt32(s[i + 1] & 0x3f) << 12 | UInt32(s[i + 2] & 0x3f) << 6 | UInt32(s[i + 3] & 0x3f)
+    }
   }
 
   /// Code points that do not print as themselves: controls, separators, and the marks

@@ -129,16 +129,25 @@ public struct ManifestEntry: Equatable, Sendable {
     self.path = path
     self.type = type
     self.size = size
-    self.mode = String(format: "%04o", mode & 0o7777)
+    let octal = String(mode & 0o7777, radix: 8)
+    self.mode = String(repeating: "0", count: 4 - octal.count) + octal
     self.uid = uid
     self.gid = gid
     self.user = user
     self.group = group
-    self.mtime = String(format: "%lld.%09d", mtimeSeconds, mtimeNanoseconds)
+    self.mtime = Self.mtime(mtimeSeconds, mtimeNanoseconds)
     self.device = device.map { "\($0.major),\($0.minor)" }
     self.sha256 = sha256
     self.target = target
     self.link = link
+  }
+
+  /// `seconds.nanoseconds`, as `%lld.%09d` prints them (without Foundation's formatter,
+  /// which cost more than the rest of an entry's line).
+  static func mtime(_ seconds: Int64, _ nanoseconds: Int) -> String {
+    guard (0..<1_000_000_000).contains(nanoseconds) else { return String(format: "%lld.%09d", seconds, nanoseconds) }
+    let digits = String(nanoseconds)
+    return "\(seconds)." + String(repeating: "0", count: 9 - digits.count) + digits
   }
 
   /// The canonical one-line JSON form (fixed key order, optional keys omitted).

@@ -126,4 +126,57 @@ import Testing
       #expect(SealFields.isValidValue(TextEscape.escape(Array(value.utf8))))
     }
   }
+
+  /// The escape equals its definition, decoded by the standard library one scalar at a
+  /// time, on random names: mostly ASCII, with spaces, backslashes, controls, valid and
+  /// broken UTF-8, and the hidden marks.
+  @Test func escapingEqualsItsDefinitionOnRandomNames() {
+    func reference(_ input: [UInt8]) -> String {
+      var out = ""
+      var i = 0
+      while i < input.count {
+        let length = (1...4).reversed().first { n in
+          i + n <= input.count && String(validating: input[i..<(i + n)], as: UTF8.self).map { $0.unicodeScalars.count == 1 } == true
+        } ?? 0
+        if length == 0 {
+          out += "\\x" + String(input[i] >> 4, radix: 16) + String(input[i] & 15, radix: 16)
+          i += 1
+          continue
+        }
+        let piece = input[i..<(i + length)]
+        let value = String(decoding: piece, as: UTF8.self).unicodeScalars.first!.value
+        if TextEscape.isHidden(value) || (value == 0x20 && (i == 0 || i == input.count - 1)) {
+          for b in piece { out += "\\x" + String(b >> 4, radix: 16) + String(b & 15, radix: 16) }
+        } else if value == 0x5c {
+          out += "\\\\"
+        } else {
+          out += String(decoding: piece, as: UTF8.self)
+        }
+        i += length
+      }
+      return out
+    }
+    let pieces: [[UInt8]] = ["a", "Z", "0", "/", ".", " ", "\\", "\t", "\u{7f}", "\u{85}", "é", "€", "😀", "\u{202E}", "\u{200B}", "\u{FEFF}", "\u{2028}"]
+      .map { Array($0.utf8) } + [[0xff], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf]]
+    var generator = SystemRandomNumberGenerator()
+    for round in 0..<3000 {
+      let count = Int.random(in: 0...12, using: &generator)
+      let name = (0..<count).flatMap { _ in round % 3 == 0 ? pieces[Int.random(in: 0..<5, using: &generator)] : pieces.randomElement(using: &generator)! }
+      #expect(TextEscape.escape(name) == reference(name), "\(name)")
+      #expect(TextEscape.escape(name[...]) == reference(name))
+    }
+  }
+
+  @Test func modesAndTimesPrintAsTheirFormatsSay() {
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<2000 {
+      let mode = UInt32.random(in: 0...0o177777, using: &generator)
+      let seconds = Int64.random(in: -3_000_000_000...5_000_000_000, using: &generator)
+      let nanoseconds = [0, 5, 999_999_999, Int.random(in: 0..<1_000_000_000, using: &generator)].randomElement(using: &generator)!
+      let entry = ManifestEntry(path: ArchivePath("a/b"), type: .file, size: 0, mode: mode, uid: 0, gid: 0, user: "", group: "",
+                                mtimeSeconds: seconds, mtimeNanoseconds: nanoseconds)
+      #expect(entry.mode == String(format: "%04o", mode & 0o7777))
+      #expect(entry.mtime == String(format: "%lld.%09d", seconds, nanoseconds))
+    }
+  }
 }
