@@ -8,10 +8,9 @@
 /// accumulated in 128 bits and reduced once. Every divisor is below 2^58, so 64 products
 /// (each below 2^122) never overflow 128 bits: moduli up to 4,096 bits take one pass, and
 /// longer ones are folded 64 words at a time (Horner's rule with 2^4096 mod d).
-/// Measured alone on 2,048-bit moduli and the 278 products of the primes below 10,000:
-/// 8-12 µs per modulus, against about 14 µs for mpn_mod_1 by each of 249 word products;
-/// with the 1,936 products of the primes up to 65,537, 57 µs, where GMP's gcd with their
-/// product (after reducing it mod n, as badkeys does) took 85 µs or more.
+/// Measured alone on 2,048-bit moduli with the 1,936 products of the primes up to 65,537:
+/// 57 µs per modulus, where GMP's gcd with their product (after reducing it mod n, as
+/// badkeys does) took 85 µs or more.
 /// (Four-way sums, and a division by a precomputed reciprocal instead of the 128-bit one,
 /// measured no faster: the multiplications are the bound.)
 struct SmallPrimeResidues: Sendable {
