@@ -3,7 +3,7 @@
 // rehost: sealed, encrypted snapshots of a certificate authority's data.
 //
 // Layering (each arrow is "may import"):
-//   RehostBase (errors, byte-stream protocols, byte-exact paths) and C shims (CArchive, CZstd, COpenSSL, CPosix)
+//   RehostBase (errors, byte-stream protocols, byte-exact paths) and C shims (CArchive, CZstd, COpenSSL, CPosix, CResidues)
 //     -> RehostCrypto   (the only module that touches OpenSSL)
 //     -> RehostFormat   (archive header, chunked stream, recipients, manifest, seal; pure Swift)
 //     -> RehostStorage  (libarchive tar, libzstd streams, the tree walker and writer on directory
@@ -42,6 +42,8 @@ let package = Package(
       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
     // A compiled C target (not a header-only module): its header includes no system header.
     .target(name: "CPosix"),
+    // The residue kernels of `rehost check` (SmallPrimeResidues): one portable, one AVX-512 IFMA.
+    .target(name: "CResidues"),
     .systemLibrary(
       name: "CSQLite", pkgConfig: "sqlite3",
       providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
@@ -53,7 +55,7 @@ let package = Package(
     .target(name: "RehostCrypto", dependencies: ["RehostBase", "COpenSSL"]),
     .target(name: "RehostFormat", dependencies: ["RehostBase", "RehostCrypto"]),
     .target(name: "RehostStorage", dependencies: ["RehostBase", "CArchive", "CZstd", "CPosix"]),
-    .target(name: "RehostMath", dependencies: ["CGMP"]),
+    .target(name: "RehostMath", dependencies: ["CGMP", "CResidues"]),
     .target(name: "RehostDatabases", dependencies: ["RehostBase", "RehostCrypto", "RehostFormat", "RehostStorage", "CSQLite"]),
     .target(
       name: "RehostServices",

@@ -1,3 +1,5 @@
+import CResidues
+
 /// Checks of one RSA modulus that need no list: small factors, primes close enough for
 /// Fermat's method, the ROCA fingerprint. (Primes shared between keys: ``BatchGCD``.)
 ///
@@ -46,43 +48,56 @@ public enum ModulusAnalysis {
 
   /// The smallest prime factor of `n` up to 65,537, if any (nil if `n` is that prime).
   public static func smallFactor(modulusHex: String) -> UInt64? {
+    smallFactor(modulusHex: modulusHex, table: .fastest)
+  }
+
+  static func smallFactor(modulusHex: String, table: SmallPrimeTable) -> UInt64? {
     GMPInteger(hex: modulusHex).flatMap { n in
       let bytes = n.bigEndianBytes
-      return smallFactor(residues: smallPrimeResidues(bytes), modulus: bytes)
+      return smallFactor(residues: smallPrimeResidues(bytes, table: table), modulus: bytes, table: table)
     }
   }
 
   /// The primes trial division tries: those up to 65,537, as badkeys' smallfactors does
   /// (by a gcd with their product).
   static let smallPrimes = primes(below: 65_538)
-
-  /// The small primes in runs whose products the residues are taken by: run i is
-  /// smallPrimeFactors[smallPrimeGroupEnds[i - 1]..<smallPrimeGroupEnds[i]].
-  static let smallPrimeGroups = SmallPrimeResidues.products(of: smallPrimes)
-  static let smallPrimeGroupEnds = smallPrimeGroups.map(\.members.upperBound)
-  static let smallPrimeTable = SmallPrimeResidues(divisors: smallPrimeGroups.map(\.product))
   static let smallPrimeFactors = smallPrimes.map(SmallPrime.init)
+  static let smallPrimeInverses = smallPrimeFactors.map(\.inverse), smallPrimeLimits = smallPrimeFactors.map(\.limit)
+
+  /// The small primes in runs whose products are a residue table's divisors (which run
+  /// depends on the kernel's divisor bound), and where the ROCA primes fall in them.
+  struct SmallPrimeTable: Sendable {
+    let residues: SmallPrimeResidues
+    /// For each small prime, the index of its run.
+    let groupOfPrime: [UInt32]
+    /// Each ROCA prime with the index of the run that holds it, and its subgroup.
+    let rocaMembers: [(group: Int, prime: UInt64, inSubgroup: [Bool])]
+
+    init(kernel: SmallPrimeResidues.Kernel) {
+      let groups = SmallPrimeResidues.products(of: smallPrimes, below: kernel.divisorLimit)
+      residues = SmallPrimeResidues(divisors: groups.map(\.product), kernel: kernel)
+      groupOfPrime = groups.enumerated().flatMap { index, group in group.members.map { _ in UInt32(index) } }
+      rocaMembers = rocaSubgroups.map { r, inSubgroup in
+        let index = smallPrimes.firstIndex(of: UInt64(r))!
+        return (groups.firstIndex { $0.members.contains(index) }!, UInt64(r), inSubgroup)
+      }
+    }
+
+    /// On the fastest kernel this CPU runs.
+    static let fastest = SmallPrimeTable(kernel: .fastest)
+  }
 
   /// n mod each of the small primes' products.
-  static func smallPrimeResidues(_ modulus: [UInt8]) -> [UInt64] {
-    modulus.withUnsafeBytes { bytes in smallPrimeTable.withResidues(ofBigEndian: bytes) { Array($0) } }
+  static func smallPrimeResidues(_ modulus: [UInt8], table: SmallPrimeTable = .fastest) -> [UInt64] {
+    modulus.withUnsafeBytes { bytes in table.residues.withResidues(ofBigEndian: bytes) { Array($0) } }
   }
 
   /// The smallest of the small primes dividing n, from its residues; nil when there is none,
   /// or when n is that prime itself.
-  static func smallFactor(residues: [UInt64], modulus: [UInt8]) -> UInt64? {
-    let found = smallPrimeFactors.withUnsafeBufferPointer { primes in
-      smallPrimeGroupEnds.withUnsafeBufferPointer { ends -> UInt64? in
-        var index = 0
-        for (group, residue) in residues.enumerated() {
-          while index < ends[group] {
-            if primes[index].divides(residue) { return primes[index].value }
-            index &+= 1
-          }
-        }
-        return nil
-      }
-    }
+  static func smallFactor(residues: [UInt64], modulus: [UInt8], table: SmallPrimeTable = .fastest) -> UInt64? {
+    let index = rehost_first_dividing(residues, table.groupOfPrime, smallPrimeInverses, smallPrimeLimits, smallPrimes.count,
+                                      table.residues.kernel == .ifma ? 1 : 0)
+    let found = index < smallPrimes.count ? smallPrimes[index] : nil
     guard let p = found else { return nil }
     let significant = modulus.drop { $0 == 0 }
     let isP = significant.count <= 8 && significant.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == p
@@ -91,7 +106,7 @@ public enum ModulusAnalysis {
 
   /// A prime with what tells in one multiplication whether it divides a word: x is a
   /// multiple of an odd p exactly when x·p⁻¹ mod 2⁶⁴ ≤ (2⁶⁴ - 1) / p (the multiples of p
-  /// are what p⁻¹ maps onto 0...(2⁶⁴ - 1) / p).
+  /// are what p⁻¹ maps onto 0...(2⁶⁴ - 1) / p); of 2 when x·2⁶³ mod 2⁶⁴ is 0.
   struct SmallPrime: Sendable {
     let value: UInt64
     let inverse: UInt64
@@ -102,11 +117,11 @@ public enum ModulusAnalysis {
       // p⁻¹ mod 2⁶⁴ by Newton's iteration, each step doubling the correct low bits (p is its own inverse mod 8).
       var x = p
       for _ in 0..<5 { x = x &* (2 &- p &* x) }
-      inverse = p == 2 ? 0 : x
-      limit = UInt64.max / p
+      inverse = p == 2 ? 1 << 63 : x
+      limit = p == 2 ? 0 : UInt64.max / p
     }
 
-    func divides(_ x: UInt64) -> Bool { value == 2 ? x & 1 == 0 : x &* inverse <= limit }
+    func divides(_ x: UInt64) -> Bool { x &* inverse <= limit }
   }
 
   /// Factors `n` by Fermat's method when its primes are so close that `rounds` steps from
@@ -185,14 +200,8 @@ public enum ModulusAnalysis {
   }
 
   /// From n's residues by the small primes' products (every ROCA prime is among them).
-  static func hasROCAFingerprint(residues: [UInt64]) -> Bool {
-    rocaMembers.allSatisfy { group, r, inSubgroup in inSubgroup[Int(residues[group] % r)] }
-  }
-
-  /// Each ROCA prime with the index of the small primes' product that holds it, and its subgroup.
-  static let rocaMembers: [(group: Int, prime: UInt64, inSubgroup: [Bool])] = rocaSubgroups.map { r, inSubgroup in
-    let index = smallPrimes.firstIndex(of: UInt64(r))!
-    return (smallPrimeGroups.firstIndex { $0.members.contains(index) }!, UInt64(r), inSubgroup)
+  static func hasROCAFingerprint(residues: [UInt64], table: SmallPrimeTable = .fastest) -> Bool {
+    table.rocaMembers.allSatisfy { group, r, inSubgroup in inSubgroup[Int(residues[group] % r)] }
   }
 
   static let rocaPrimes: [UInt] = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83,

@@ -14,14 +14,21 @@ import Testing
     #expect(ModulusAnalysis.smallFactor(modulusHex: "80007FFFFFFFFFFFFFFFFFFFFFFFFFFEFFFF") == 65537)
   }
 
+  /// The kernels this CPU runs: every test of the tables runs on each (`ifma` only where
+  /// the CPU has AVX-512 IFMA; `words` is what other CPUs use).
+  static let kernels = SmallPrimeResidues.Kernel.allCases.filter(\.isSupported)
+  static let tables = kernels.map { ModulusAnalysis.SmallPrimeTable(kernel: $0) }
+
   /// Every prime up to 65,537 is found as the factor of p·(2^127 - 1), and no other is
   /// reported for p·q with both primes above it.
   @Test func everySmallPrimeIsFound() {
     let mersenne = "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"  // 2^127 - 1, prime
-    for p in ModulusAnalysis.smallPrimes {
-      let n = GMPInteger(hex: mersenne)!
-      n.mul(n, UInt(p))
-      #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex) == p, "p = \(p)")
+    for table in Self.tables {
+      for p in ModulusAnalysis.smallPrimes {
+        let n = GMPInteger(hex: mersenne)!
+        n.mul(n, UInt(p))
+        #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex, table: table) == p, "p = \(p), \(table.residues.kernel)")
+      }
     }
     #expect(ModulusAnalysis.smallPrimes.count == 6543 && ModulusAnalysis.smallPrimes.last == 65537)
     #expect(ModulusAnalysis.smallFactor(modulusHex: "26F5") == nil)  // 9973, itself prime: not "a factor"
@@ -31,20 +38,23 @@ import Testing
   }
 
   /// The residues against GMP's remainder, for every divisor, on numbers of 0 to 200 words
-  /// (one block of 64 words and several), with leading zero bytes and odd byte counts.
-  @Test func residuesEqualGMPsRemainders() {
+  /// (one block of 64 words or 40 limbs and several), with leading zero bytes, odd byte
+  /// counts, all ones (the largest sums) and zero runs, on each kernel.
+  @Test(arguments: kernels) func residuesEqualGMPsRemainders(kernel: SmallPrimeResidues.Kernel) {
     var generator = SystemRandomNumberGenerator()
-    let table = ModulusAnalysis.smallPrimeTable
+    let table = ModulusAnalysis.SmallPrimeTable(kernel: kernel).residues
+    #expect(table.divisors.count == (kernel == .words ? 1936 : 2080))
     for round in 0..<400 {
       let byteCount = round < 20 ? round : Int.random(in: 0...1600, using: &generator)
       var bytes = (0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
       if round % 5 == 0 { bytes.insert(contentsOf: [0, 0, 0], at: 0) }
       if round % 9 == 0 { bytes = bytes.map { _ in 0xFF } }
+      if round % 11 == 0 { bytes.replaceSubrange(bytes.count / 2..<bytes.count, with: repeatElement(0, count: bytes.count - bytes.count / 2)) }
       let n = GMPInteger(bigEndian: bytes)
       let residues = bytes.withUnsafeBytes { table.withResidues(ofBigEndian: $0) { Array($0) } }
       #expect(residues.count == table.divisors.count)
       for (d, r) in zip(table.divisors, residues) where n.remainder(UInt(d)) != UInt(r) {
-        Issue.record("\(bytes.count) bytes, mod \(d): \(r), GMP says \(n.remainder(UInt(d)))")
+        Issue.record("\(kernel), \(bytes.count) bytes, mod \(d): \(r), GMP says \(n.remainder(UInt(d)))")
         break
       }
     }
@@ -62,7 +72,9 @@ import Testing
       if round % 2 == 0 { n.mul(n, UInt(ModulusAnalysis.smallPrimes.randomElement(using: &generator)!)) }
       if round % 7 == 0 { n.add(n, 1) }
       let expected = ModulusAnalysis.smallPrimes.first { n.remainder(UInt($0)) == 0 }.flatMap { n.compare(UInt($0)) == 0 ? nil : $0 }
-      #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex) == expected, "\(n.hex)")
+      for table in Self.tables {
+        #expect(ModulusAnalysis.smallFactor(modulusHex: n.hex, table: table) == expected, "\(n.hex), \(table.residues.kernel)")
+      }
     }
     for p in ModulusAnalysis.smallPrimes {
       let prime = ModulusAnalysis.SmallPrime(p)
