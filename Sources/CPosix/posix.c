@@ -11,6 +11,8 @@
 
 #include "CPosix.h"
 
+int rehost_open_tmpfile(const char *dir) { return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600); }
+
 int rehost_is_mount_root(int dirfd, const char *name) {
   struct statx sx;
   if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0) return -1;

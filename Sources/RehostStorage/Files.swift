@@ -32,11 +32,17 @@ public final class AtomicFile: ByteSink {
     let dir = url.deletingLastPathComponent().path
     removedLeftovers = RunLeftovers.remove(in: dir, beside: url.lastPathComponent, marker: Self.marker)
     temporaryPath = dir + "/" + RunLeftovers.name(beside: url.lastPathComponent, marker: Self.marker)
+    // Registered before it exists: a signal between creating the file and registering it
+    // found no work to undo, ended the process at once, and left the file behind.
+    cleanup = Interruption.shared.register(removing: temporaryPath)
     fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-    if fd < 0 { throw SystemError.io("create", temporaryPath) }
+    if fd < 0 {
+      let error = SystemError.io("create", temporaryPath)
+      Interruption.shared.unregister(cleanup)
+      throw error
+    }
     RunLeftovers.lock(fd)
     buffer = .allocate(byteCount: 1 << 20, alignment: 16)
-    cleanup = Interruption.shared.register(removing: temporaryPath)
   }
 
   deinit {

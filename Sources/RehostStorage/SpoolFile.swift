@@ -1,3 +1,4 @@
+import CPosix
 import Glibc
 import RehostBase
 
@@ -11,11 +12,21 @@ public final class SpoolFile: ByteSink {
   public private(set) var byteCount: Int64 = 0
 
   public init(directory: String = SpoolFile.defaultDirectory) throws {
-    let path = directory + "/rehost-spool-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    fd = Self.namelessFile(in: directory, prefix: "rehost-spool-")
     if fd < 0 { throw SystemError.io("create a scratch file in", directory) }
-    unlink(path)
     buffer.reserveCapacity(1 << 16)
+  }
+
+  /// A read-write file in `directory` that no name leads to, or -1 (errno set). Made
+  /// nameless by the kernel (O_TMPFILE) where the filesystem can, so that no moment exists
+  /// in which a process that ends leaves it behind; elsewhere created and unlinked at once.
+  static func namelessFile(in directory: String, prefix: String) -> Int32 {
+    let fd = rehost_open_tmpfile(directory)
+    if fd >= 0 { return fd }
+    let path = directory + "/" + prefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    let named = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    if named >= 0 { unlink(path) }
+    return named
   }
 
   deinit { close(fd) }

@@ -226,10 +226,7 @@ public final class Subprocess {
 
   /// A nameless file for the child's standard error.
   private static func scratchFile() -> Int32 {
-    let path = SpoolFile.defaultDirectory + "/rehost-stderr-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-    let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-    if fd >= 0 { unlink(path) }
-    return fd
+    SpoolFile.namelessFile(in: SpoolFile.defaultDirectory, prefix: "rehost-stderr-")
   }
 }
 

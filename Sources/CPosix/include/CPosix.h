@@ -16,6 +16,10 @@ int rehost_renameat2(int olddirfd, const char *old_name, int newdirfd, const cha
 unsigned int rehost_rename_noreplace_flag(void);
 unsigned int rehost_rename_exchange_flag(void);
 
+/* A file with no name in dir (O_TMPFILE), read-write, closed on exec: -1 and errno when the
+   filesystem cannot make one. */
+int rehost_open_tmpfile(const char *dir);
+
 /* A pipe whose ends close on exec. */
 int rehost_pipe_cloexec(int fds[2]);
 /// Grows a pipe's buffer (F_SETPIPE_SZ); best effort, capped by /proc/sys/fs/pipe-max-size.
