@@ -80,11 +80,15 @@ public enum Snapshot {
     let (header, payloadKey) = try Envelope.seal(to: recipients, chunkSize: options.chunkSize)
     let file = try AtomicFile(path: options.output, mode: 0o644)
     notes += file.removedLeftovers.map { "removed \($0), left by an interrupted snapshot" }
+    var writeBehind: WriteBehindSink?
     do {
       let hashed = HashingSink(next: file)
       try hashed.write(header.encoded())
       let encryptor = try ChunkEncryptor(key: payloadKey, chunkSize: header.chunkSize, next: hashed)
-      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: encryptor)
+      // Encryption, the archive's hash and the writes on a thread of their own: the main
+      // thread (walk, reads, content hashes, tar) is what the compression workers wait for.
+      writeBehind = WriteBehindSink(next: encryptor, name: "rehost-archive-writer")
+      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: writeBehind!)
       let tar = try TarWriter(sink: compressor)
 
       let manifestHeader = ManifestHeader(
@@ -117,6 +121,7 @@ public enum Snapshot {
       return SnapshotResult(archivePath: options.output, sealPath: sealPath, facts: facts,
                             warnings: inventoryWarnings + capture.warnings, notes: notes)
     } catch {
+      writeBehind?.abandon()
       file.abort()
       throw error
     }

@@ -166,3 +166,84 @@ public final class BackgroundTask<T>: @unchecked Sendable {
     return try outcome!.get()
   }
 }
+
+/// A sink whose writes are done by a thread of its own: ``write(_:)`` queues the bytes in
+/// a bounded ``BlockPipe`` and returns, and the thread passes them on, in order, to
+/// `next` (which belongs to that thread from then on). The first error of `next` is
+/// thrown by the following `write` or by ``finish()``. A stream given up on (any error)
+/// must be ``abandon()``ed before anything `next` leads to is touched: it returns once the
+/// thread has stopped.
+public final class WriteBehindSink: ByteSink, @unchecked Sendable {
+  private let pipe: BlockPipe
+  private let stop = StopFlag()
+  private var task: BackgroundTask<Void>?
+
+  public init(next: ByteSink, name: String, capacity: Int = 4, blockSize: Int = 1 << 20) {
+    let pipe = BlockPipe(capacity: capacity, blockSize: blockSize)
+    self.pipe = pipe
+    nonisolated(unsafe) let next = next
+    let stop = self.stop
+    task = BackgroundTask(name: name) {
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+      defer { buffer.deallocate() }
+      do {
+        while true {
+          let n = try pipe.read(into: buffer)
+          if stop.isSet { return }
+          if n == 0 { break }
+          try next.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        try next.finish()
+      } catch {
+        pipe.cancel()
+        throw error
+      }
+    }
+  }
+
+  deinit { abandon() }
+
+  public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    do {
+      try pipe.write(bytes)
+    } catch is CancellationError {
+      try joined()  // the thread's own error
+      throw CancellationError()
+    }
+  }
+
+  /// Queues the end of the stream and waits until `next` has finished it.
+  public func finish() throws {
+    pipe.close(error: nil)
+    try joined()
+  }
+
+  /// Stops the thread without finishing `next` (queued bytes are dropped), and returns
+  /// once the thread no longer touches it.
+  public func abandon() {
+    stop.set()
+    pipe.close(error: CancellationError())
+    _ = try? joined()
+  }
+
+  private func joined() throws {
+    guard let task else { return }
+    self.task = nil
+    try task.result()
+  }
+
+  private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool {
+      lock.lock()
+      defer { lock.unlock() }
+      return value
+    }
+    func set() {
+      lock.lock()
+      value = true
+      lock.unlock()
+    }
+  }
+}
