@@ -15,6 +15,8 @@ final class ExtractingHandler: EntryHandler {
   /// Entries whose owner differs from the restorer's, by `uid:gid` as archived (owners
   /// are only set as root): what a restore by another user could not keep.
   private(set) var foreignOwners: [String: Int] = [:]
+  /// What was written into the tree (database dumps go to their servers, not here).
+  private(set) var written = ManifestTotals()
 
   init(writer: TreeWriter, allowSpecial: Bool) {
     self.writer = writer
@@ -32,6 +34,11 @@ final class ExtractingHandler: EntryHandler {
     if checked.kind != .hardlink, entry.uid != Int(geteuid()) || entry.gid != Int(getegid()) {
       let owner = "\(entry.uid):\(entry.gid)"
       if foreignOwners.count < 1000 || foreignOwners[owner] != nil { foreignOwners[owner, default: 0] += 1 }
+    }
+    written.entries += 1
+    if checked.kind == .file {
+      written.files += 1
+      written.bytes += entry.size
     }
     switch checked.kind {
     case .directory: try writer.makeDirectory(checked.path, metadata)

@@ -46,6 +46,9 @@ public struct RestoreReport: Sendable {
   public let facts: SealFacts
   public let signatures: [SignatureCheck]
   public let payload: PayloadSummary
+  /// The entries written under the target: the payload's, less the database dumps (which
+  /// go to their servers, or nowhere without `--db`).
+  public let restored: ManifestTotals
   public let databases: [DatabaseRestoreReport]
   /// Things done on the side (leftovers of an interrupted restore removed, ...).
   public let notes: [String]
@@ -115,6 +118,7 @@ public enum Restore {
         notes.append("database \(name) was checked but not restored (add --db \(name)=ENGINE:TARGET)")
       }
       return RestoreReport(target: files?.path, facts: facts, signatures: signatures, payload: payload,
+                           restored: files?.handler?.written ?? ManifestTotals(),
                            databases: databaseReports, notes: notes, problems: problems)
     } catch {
       databases.abort()

@@ -112,10 +112,13 @@ struct SQLiteDatabaseTests {
     let both = try box.rehost("restore", "s.rehost", "--identity", "op.key", "--trust", "op.pub", "--to", "out", "--db", "cadb=sqlite:new.db")
     #expect(both.status == 0, "\(both.output)")
     #expect(try box.sh("cat out/ca/serial && sqlite3 new.db 'SELECT count(*) FROM ledger'").stdout == "serial\n50000\n")
+    // What went into the directory is counted, not the database's dump (which went to new.db).
+    #expect(both.stdout.contains("restored 2 entries (1 files, 7 B) into "), "\(both.stdout)")
     // Files only: the database is checked and named, not restored.
     let filesOnly = try box.rehost("restore", "s.rehost", "--identity", "op.key", "--trust", "op.pub", "--to", "out2")
     #expect(filesOnly.status == 0, "\(filesOnly.output)")
     #expect(filesOnly.stdout.contains("database cadb was checked but not restored"))
+    #expect(filesOnly.stdout.contains("restored 2 entries (1 files, 7 B) into "), "\(filesOnly.stdout)")
     #expect(!box.exists("out2/.rehost"))
   }
 

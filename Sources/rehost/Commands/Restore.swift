@@ -84,7 +84,7 @@ extension Rehost {
       Report.signatures(report.signatures, policy: options.policy)
       for note in report.notes { Console.out("note: \(note)") }
       for (path, why) in report.payload.specialEntries { Console.out("special entry restored: \(path) (\(why))") }
-      let t = report.payload.totals
+      let t = report.restored
       if let target = report.target {
         Console.out("restored \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(target)\(bagit ? "/data (a BagIt bag)" : "")")
       }

@@ -58,7 +58,7 @@ extension Rehost.Backup {
       progress?.done()
       for note in report.notes { Console.out("note: \(note)") }
       for problem in report.problems { Console.error("rehost: warning: \(problem)") }
-      let t = report.payload.totals
+      let t = report.restored
       Console.out("restored backup \(located.backup.sequence) (\(located.backup.archive)): \(t.entries) entries (\(t.files) files, \(Console.bytes(t.bytes))) into \(to)")
       Console.out("checked: the chain's record, the seal, every chunk, every entry, archive SHA-256 \(report.facts.archiveSHA256)")
     }
