@@ -3,8 +3,9 @@ import CResidues
 /// Checks of one RSA modulus that need no list: small factors, primes close enough for
 /// Fermat's method, the ROCA fingerprint. (Primes shared between keys: ``BatchGCD``.)
 ///
-/// On GMP, like batch GCD: its gcd, square roots and word divisions make these a few
-/// microseconds per key, so that checking a hundred thousand keys takes seconds.
+/// Small factors and ROCA from one table of residues (``SmallPrimeResidues``, in C);
+/// Fermat's method and the primes' checks on GMP. A few tens of microseconds per key, so
+/// that checking a hundred thousand keys takes seconds.
 public enum ModulusAnalysis {
   /// What the checks below say about one modulus.
   public struct Verdicts: Equatable, Sendable {

@@ -10,7 +10,7 @@ import CResidues
 /// accumulated and reduced once per block of limbs (longer numbers are folded a block at a
 /// time by Horner's rule). The sums run in C (CResidues), in one of two kernels:
 /// - ``Kernel/words``: 64-bit words and divisors below 2^58, summed in 128 bits (64
-///   products below 2^122 never overflow), reduced by one hardware division. Portable.
+///   products below 2^122 never overflow), reduced by one division (`divq` on x86-64). Portable.
 /// - ``Kernel/ifma``: AVX-512 IFMA, eight divisors per instruction: 52-bit limbs and
 ///   divisors in [2^16, 2^52), each product's low and high 52 bits summed apart, reduced
 ///   with quotients estimated in double precision and corrected exactly.
