@@ -77,11 +77,14 @@ public struct ManifestTotals: Codable, Equatable, Sendable {
 
   public init() {}
 
-  public mutating func add(_ entry: ManifestEntry) {
+  public mutating func add(_ entry: ManifestEntry) { add(kind: entry.type, size: entry.size) }
+
+  /// Counts one entry: a regular file also by its size.
+  public mutating func add(kind: ManifestEntry.Kind, size: Int64) {
     entries += 1
-    if entry.type == .file {
+    if kind == .file {
       files += 1
-      bytes += entry.size
+      bytes += size
     }
   }
 

@@ -78,9 +78,8 @@ public enum ModulusAnalysis {
       let groups = SmallPrimeResidues.products(of: smallPrimes, below: kernel.divisorLimit)
       residues = SmallPrimeResidues(divisors: groups.map(\.product), kernel: kernel)
       groupOfPrime = groups.enumerated().flatMap { index, group in group.members.map { _ in UInt32(index) } }
-      rocaMembers = rocaSubgroups.map { r, inSubgroup in
-        let index = smallPrimes.firstIndex(of: UInt64(r))!
-        return (groups.firstIndex { $0.members.contains(index) }!, UInt64(r), inSubgroup)
+      rocaMembers = rocaSubgroups.map { [groupOfPrime] r, inSubgroup in
+        (Int(groupOfPrime[smallPrimes.firstIndex(of: UInt64(r))!]), UInt64(r), inSubgroup)
       }
     }
 
@@ -98,8 +97,8 @@ public enum ModulusAnalysis {
   static func smallFactor(residues: [UInt64], modulus: [UInt8], table: SmallPrimeTable = .fastest) -> UInt64? {
     let index = rehost_first_dividing(residues, table.groupOfPrime, smallPrimeInverses, smallPrimeLimits, smallPrimes.count,
                                       table.residues.kernel == .ifma ? 1 : 0)
-    let found = index < smallPrimes.count ? smallPrimes[index] : nil
-    guard let p = found else { return nil }
+    guard index < smallPrimes.count else { return nil }
+    let p = smallPrimes[index]
     let significant = modulus.drop { $0 == 0 }
     let isP = significant.count <= 8 && significant.reduce(UInt64(0)) { $0 << 8 | UInt64($1) } == p
     return isP ? nil : p

@@ -35,11 +35,7 @@ final class ExtractingHandler: EntryHandler {
       let owner = "\(entry.uid):\(entry.gid)"
       if foreignOwners.count < 1000 || foreignOwners[owner] != nil { foreignOwners[owner, default: 0] += 1 }
     }
-    written.entries += 1
-    if checked.kind == .file {
-      written.files += 1
-      written.bytes += entry.size
-    }
+    written.add(kind: checked.kind, size: entry.size)
     switch checked.kind {
     case .directory: try writer.makeDirectory(checked.path, metadata)
     case .file:

@@ -87,8 +87,9 @@ public enum Snapshot {
       let encryptor = try ChunkEncryptor(key: payloadKey, chunkSize: header.chunkSize, next: hashed)
       // Encryption, the archive's hash and the writes on a thread of their own: the main
       // thread (walk, reads, content hashes, tar) is what the compression workers wait for.
-      writeBehind = WriteBehindSink(next: encryptor, name: "rehost-archive-writer")
-      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: writeBehind!)
+      let behind = WriteBehindSink(next: encryptor, name: "rehost-archive-writer")
+      writeBehind = behind
+      let compressor = try ZstdCompressor(level: options.compressionLevel, workers: options.compressionWorkers, next: behind)
       let tar = try TarWriter(sink: compressor)
 
       let manifestHeader = ManifestHeader(
