@@ -30,8 +30,9 @@ void rehost_residues_ifma(const uint64_t *words, size_t word_count, const uint64
 /* The first i for which residues[group[i]] * inverse[i] <= limit[i] (mod 2^64), or count
    when there is none: with inverse[i] = p⁻¹ mod 2^64 and limit[i] = (2^64 - 1) / p for the
    odd prime p, that test says whether p divides the residue (2 takes 2^63 and 0), so this
-   is the first of the primes dividing n. `vector` uses AVX-512, where
-   rehost_residues_ifma_supported says it runs. */
+   is the first of the primes dividing n. group[] starts at 0 and steps by 0 or 1 (the
+   primes' runs, in order); residues has group[count - 1] + 1 values. `vector` uses
+   AVX-512, where rehost_residues_ifma_supported says it runs. */
 size_t rehost_first_dividing(const uint64_t *residues, const uint32_t *group, const uint64_t *inverse,
                              const uint64_t *limit, size_t count, int vector);
 
