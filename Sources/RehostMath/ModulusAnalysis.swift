@@ -181,13 +181,27 @@ public enum ModulusAnalysis {
     let product = GMPInteger()
     product.mul(p, q)
     guard product.compare(n) == 0, p.compare(1) > 0, q.compare(1) > 0 else { return .productIsNotModulus }
+    let sum = GMPInteger(), difference = GMPInteger()
+    sum.add(p, q)
+    difference.sub(p, q)
+    // Most keys are decided by bit lengths, without the square root (a tenth of a private
+    // key's check): (p + q)/2 - sqrt(n) = (p - q)^2 / (2 (sqrt p + sqrt q)^2), at least
+    // (p - q)^2 / (4 (p + q)), and the steps counted below are at most 3/2 fewer. So
+    // (p - q)^2 >= 4 (p + q) (rounds + 2) means at least `rounds` steps; 2^(2 (bits - 1))
+    // bounds the left side from below, 2^(2 + bits + bits) the right side from above.
+    let roundsBits = UInt.bitWidth - (UInt(max(0, rounds)) + 2).leadingZeroBitCount
+    if 2 * (difference.bitCount - 1) >= 2 + sum.bitCount + roundsBits { return .sound }
+    return fermatReaches(n, sum: sum, rounds: rounds) ? .fermatFactors : .sound
+  }
+
+  /// Whether (p + q) / 2 - ceil(sqrt(n)) < rounds, from p + q: the exact test.
+  static func fermatReaches(_ n: GMPInteger, sum: GMPInteger, rounds: Int) -> Bool {
     let a = GMPInteger(), remainder = GMPInteger(), half = GMPInteger()
     a.squareRoot(n, remainder: remainder)
     if remainder.sign != 0 { a.add(a, 1) }
-    half.add(p, q)
-    half.shiftRight(half, 1)
+    half.shiftRight(sum, 1)
     half.sub(half, a)
-    return half.compare(UInt(rounds)) < 0 ? .fermatFactors : .sound
+    return half.compare(UInt(max(0, rounds))) < 0
   }
 
   /// The ROCA fingerprint (CVE-2017-15361, Infineon RSALib): such keys' primes are

@@ -116,6 +116,36 @@ import Testing
     #expect(ModulusAnalysis.checkPrimes(modulusHex: "E8D6CA6163", p: "01", q: "E8D6CA6163") == .productIsNotModulus)
   }
 
+  /// The verdict that bit lengths give without a square root agrees with the exact test, on
+  /// numbers of 16 to 1,100 bits whose difference runs from 0 to well past where the bit
+  /// lengths start to decide (a bound two bits bolder than the proven one fails here).
+  @Test func theShortcutAgreesWithTheExactTest() {
+    var generator = SystemRandomNumberGenerator()
+    var close = 0, far = 0
+    for _ in 0..<3000 {
+      let bits = Int.random(in: 16...1100, using: &generator)
+      var bytes = (0..<(bits + 7) / 8).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      bytes[0] |= 0x80
+      let p = GMPInteger(bigEndian: bytes)
+      let gapBits = Int.random(in: 0...min(bits - 2, bits / 2 + 12), using: &generator)  // q > p / 2
+      let gapBytes = (gapBits + 7) / 8
+      let gap = GMPInteger(bigEndian: (0..<gapBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
+      gap.shiftRight(gap, 8 * gapBytes - gapBits)  // below 2^gapBits
+      let q = GMPInteger()
+      if Bool.random(using: &generator) { q.add(p, gap) } else { q.sub(p, gap) }
+      let n = GMPInteger(), sum = GMPInteger()
+      n.mul(p, q)
+      sum.add(p, q)
+      for rounds in [0, 1, 100, 5000] {
+        let exact = ModulusAnalysis.fermatReaches(n, sum: sum, rounds: rounds)
+        #expect(ModulusAnalysis.checkPrimes(n, p, q, rounds: rounds) == (exact ? .fermatFactors : .sound),
+                "p \(p.hex) q \(q.hex) rounds \(rounds)")
+        if exact { close += 1 } else { far += 1 }
+      }
+    }
+    #expect(close > 500 && far > 500)
+  }
+
   @Test func closePrimesFallToFermat() {
     let factors = ModulusAnalysis.fermatFactors(modulusHex: "E8D6CA6163")
     #expect(factors.map { [$0.0, $0.1] } == ["0F4243", "0F4261"])  // 1000003, 1000033
