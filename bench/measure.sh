@@ -10,14 +10,23 @@ once() {
   read -r run_s run_kib < time.txt
 }
 
-# compare REF_CMD OURS_CMD: alternate the two, $rounds times each; keep each side's best
-# time (with that run's peak RSS) in $ref_s $ref_kib $our_s $our_kib.
+# compare REF_CMD OURS_CMD: alternate the two, $rounds times each, the reference first in
+# odd rounds and rehost first in even ones (on this VM's disk the run after a large write
+# can pay for it even after sync); keep each side's best time (with that run's peak RSS)
+# in $ref_s $ref_kib $our_s $our_kib.
 compare() {
   ref_s=""; our_s=""
-  for _ in $(seq "$rounds"); do
-    once "$1"
-    if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
-    once "$2"
-    if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
+  local round side
+  for round in $(seq "$rounds"); do
+    for side in ref ours; do
+      if [ $((round % 2)) = 0 ]; then side=$([ "$side" = ref ] && echo ours || echo ref); fi
+      if [ "$side" = ref ]; then
+        once "$1"
+        if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
+      else
+        once "$2"
+        if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
+      fi
+    done
   done
 }
