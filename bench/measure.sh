@@ -16,17 +16,17 @@ once() {
 # in $ref_s $ref_kib $our_s $our_kib.
 compare() {
   ref_s=""; our_s=""
-  local round side
+  local round
   for round in $(seq "$rounds"); do
-    for side in ref ours; do
-      if [ $((round % 2)) = 0 ]; then side=$([ "$side" = ref ] && echo ours || echo ref); fi
-      if [ "$side" = ref ]; then
-        once "$1"
-        if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
-      else
-        once "$2"
-        if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
-      fi
-    done
+    if [ $((round % 2)) = 1 ]; then compare_ref "$1"; compare_ours "$2"; else compare_ours "$2"; compare_ref "$1"; fi
   done
+}
+# One run of either side, kept when it is that side's best so far.
+compare_ref() {
+  once "$1"
+  if [ -z "$ref_s" ] || awk "BEGIN{exit !($run_s < $ref_s)}"; then ref_s=$run_s; ref_kib=$run_kib; fi
+}
+compare_ours() {
+  once "$1"
+  if [ -z "$our_s" ] || awk "BEGIN{exit !($run_s < $our_s)}"; then our_s=$run_s; our_kib=$run_kib; fi
 }
