@@ -95,7 +95,7 @@ import Testing
        "cp other/\(other[1]) t/20300101T000000Z-000004.rehost && cp other/\(other[1]).seal t/20300101T000000Z-000004.rehost.seal", 4,
        "a backup the chain does not record"),
       ("an archive's bytes changed under its seal",
-       "printf 'X' | dd of=t/\(names[0]) bs=1 seek=3000 conv=notrunc 2>/dev/null", 1, "the archive does not match its seal"),
+       flipByteCommand("t/\(names[0])", at: 3000), 1, "the archive does not match its seal"),
     ]
     for (what, edit, sequence, words) in cases {
       try box.mustSh("rm -rf t && cp -a repo t && \(edit)")

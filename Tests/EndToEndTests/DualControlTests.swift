@@ -88,7 +88,7 @@ import Testing
 
   @Test func witnessesOnlySignWhatMatchesAndShowPrintsForPaper() throws {
     let box = try Self.prepared()
-    try box.mustSh("cp ca.rehost good.rehost && printf 'X' | dd of=ca.rehost bs=1 seek=500 conv=notrunc 2>/dev/null")
+    try box.mustSh("cp ca.rehost good.rehost && " + flipByteCommand("ca.rehost", at: 500))
     let refused = try box.rehost("seal", "sign", "ca.rehost", "--key", "auditor.key", "--role", "auditor")
     #expect(refused.status == 3, "\(refused.output)")
     try box.mustSh("cp good.rehost ca.rehost")

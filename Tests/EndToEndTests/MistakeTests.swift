@@ -116,7 +116,7 @@ struct MistakeTests {
     defer { _ = try? box.sh("chattr -i frozen") }
     observed["1"] = try box.rehost("snapshot", "d", "--out", "frozen/x.rehost", "--recipient", "op.pub", "--sign", "op.key").status
     observed["2"] = try box.rehost("verify", "a.rehost", "--trsut", "op.pub").status
-    try box.mustSh("cp a.rehost t.rehost && cp a.rehost.seal t.rehost.seal && printf 'X' | dd of=t.rehost bs=1 seek=300 conv=notrunc 2>/dev/null")
+    try box.mustSh("cp a.rehost t.rehost && cp a.rehost.seal t.rehost.seal && " + flipByteCommand("t.rehost", at: 300))
     observed["3"] = try box.rehost("verify", "t.rehost", "--trust", "op.pub").status
     observed["4"] = try box.rehost("verify", "a.rehost", "--trust", "stranger.pub").status
     observed["5"] = try box.rehost(["restore", "a.rehost", "--identity", "stranger.key", "--trust", "op.pub", "--to", "out5"]).status

@@ -11,6 +11,13 @@ let rehostBinary: String = {
   return packageRoot + "/.build/debug/rehost"
 }()
 
+/// A shell command that changes the byte at `offset` of `file` (inverts its bits). Writing a
+/// fixed byte instead leaves random bytes (ciphertext, nonces) unchanged once in 256 runs,
+/// and the test then sees an intact archive.
+func flipByteCommand(_ file: String, at offset: Int) -> String {
+  "b=$(od -An -tu1 -j\(offset) -N1 '\(file)' | tr -d ' ') && printf \"\\\\$(printf %o $((b ^ 255)))\" | dd of='\(file)' bs=1 seek=\(offset) conv=notrunc 2>/dev/null"
+}
+
 struct RunResult {
   let status: Int32
   let stdout: String

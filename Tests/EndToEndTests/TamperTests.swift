@@ -174,7 +174,7 @@ import Testing
     #expect(good.stdout.hasSuffix("AUDIT PASSED: ca.rehost, signature 1 by operator.pub as sealer\n"), "\(good.stdout)")
 
     // A flipped byte in the archive.
-    try box.mustSh("cp ca.rehost t.rehost && printf '\\x55' | dd of=t.rehost bs=1 seek=3000 conv=notrunc 2>/dev/null && ! cmp -s ca.rehost t.rehost")
+    try box.mustSh("cp ca.rehost t.rehost && " + flipByteCommand("t.rehost", at: 3000) + " && ! cmp -s ca.rehost t.rehost")
     expectFailed(try audit(["ARCHIVE": "t.rehost"]), "the archive's SHA-256 is not the sealed one")
     // An altered statement.
     try box.mustSh("sed 's/^Content-Bytes: /Content-Bytes: 1/' ca.rehost.seal > t.seal")
